@@ -1,0 +1,17 @@
+"""innosim's simulation engine: Vensim/XMILE models compiled to vectorised numpy, integrated with scipy.
+
+>>> import simulator
+>>> model = simulator.load("models/zhejiang_innovation_openness.mdl")
+>>> result = model.run(method="euler")
+>>> result.to_frame().head()
+"""
+from .errors import (AlgebraicLoopError, ModelLoadError, NonFiniteError, ParameterError,
+                     SimulatorError, SolverError, UnsupportedFeatureError)
+from .model import Model, RunOptions, Variable, __version__, load
+from .result import Result
+
+__all__ = [
+    "load", "Model", "RunOptions", "Result", "Variable", "__version__",
+    "SimulatorError", "ModelLoadError", "UnsupportedFeatureError", "AlgebraicLoopError",
+    "ParameterError", "NonFiniteError", "SolverError",
+]

@@ -1,0 +1,304 @@
+"""Numerical helpers called by generated model code (Vensim semantics, vectorised).
+
+Array convention: every array value has its subscript axes first and the ensemble-member axis
+last (length 1 or M); python floats stand for values equal in every member.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SMALL_VENSIM = 1e-6  # Vensim's (and pysd's) zero tolerance in XIDZ/ZIDZ/QUANTUM and time tests
+
+
+class Clock:
+    """How time-discontinuous functions read time during one integration.
+
+    ``fixed`` (euler/rk4): Vensim's rule, a STEP at ``t + dt/2 > tstep``.
+    adaptive solvers: time is nudged a hair towards the middle of the current segment, so a
+    step exactly at a segment boundary takes the value of the segment being integrated.
+    """
+
+    __slots__ = ("dt", "fixed", "mid", "t0", "nsteps", "seed", "member_offset")
+
+    def __init__(self, dt: float, fixed: bool, t0: float, nsteps: int = 0, seed: int = 0,
+                 member_offset: int = 0):
+        self.dt = float(dt)
+        self.fixed = fixed
+        self.mid = None
+        self.t0 = float(t0)
+        self.nsteps = int(nsteps)
+        self.seed = int(seed)
+        self.member_offset = int(member_offset)
+
+    def tc(self, t):
+        if self.fixed or self.mid is None:
+            return t
+        return t + (self.mid - t) * 1e-9
+
+
+def if_then_else(c, a, b):
+    return np.where(c, a, b)
+
+
+def xidz(a, b, x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.abs(b) < SMALL_VENSIM, x, np.divide(a, b))
+
+
+def zidz(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.abs(b) < SMALL_VENSIM, 0.0, np.divide(a, b))
+
+
+def step(t, clk, value, tstep):
+    if clk.fixed:
+        return value * (t + clk.dt / 2 > tstep)
+    return value * (clk.tc(t) >= tstep)
+
+
+def ramp(t, clk, slope, start, finish=None):
+    final = t if finish is None else np.minimum(finish, t)
+    if clk.fixed:
+        return (t + SMALL_VENSIM > start) * slope * (final - start)
+    return (clk.tc(t) > start) * slope * (final - start)
+
+
+def pulse(t, clk, start, width):
+    if clk.fixed:
+        return ((start - SMALL_VENSIM <= t) & (t < start + width)) * 1.0
+    tc = clk.tc(t)
+    return ((start <= tc) & (tc < start + width)) * 1.0
+
+
+def pulse_train(t, clk, start, interval, width, end):
+    tt = t if clk.fixed else clk.tc(t)
+    small = SMALL_VENSIM if clk.fixed else 0.0
+    active = (start <= tt) & (tt < end)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phase = np.where(interval > 0, np.mod(tt - start + small, np.where(interval > 0, interval, 1.0)),
+                         tt - start + small)
+    return (active & (phase < width)) * 1.0
+
+
+def integer(x):
+    return np.trunc(x)
+
+
+def quantum(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b < SMALL_VENSIM, a, b * np.trunc(np.divide(a, np.where(b < SMALL_VENSIM, 1.0, b))))
+
+
+def modulo(x, m):
+    return x - quantum(x, m)
+
+
+def log(x, base):
+    return np.log(x) / np.log(base)
+
+
+def logical_and(*xs):
+    out = np.logical_and(xs[0], xs[1])
+    for x in xs[2:]:
+        out = np.logical_and(out, x)
+    return out
+
+
+def logical_or(*xs):
+    out = np.logical_or(xs[0], xs[1])
+    for x in xs[2:]:
+        out = np.logical_or(out, x)
+    return out
+
+
+# ----------------------------------------------------------------------------- lookups
+def lookup(x, table):
+    """Vensim lookup: linear interpolation, end values held outside the x range."""
+    xs, ys = table
+    return np.interp(x, xs, ys)
+
+
+def lookup_extrapolate(x, table):
+    xs, ys = table
+    y = np.interp(x, xs, ys)
+    if len(xs) < 2:
+        return y
+    lo = ys[0] + (ys[1] - ys[0]) / (xs[1] - xs[0]) * (x - xs[0])
+    hi = ys[-1] + (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) * (x - xs[-1])
+    return np.where(x < xs[0], lo, np.where(x > xs[-1], hi, y))
+
+
+def lookup_forward(x, table):
+    """Value at the first x point at or above ``x`` (last value beyond the table)."""
+    xs, ys = table
+    i = np.clip(np.searchsorted(xs, x, side="left"), 0, len(xs) - 1)
+    return ys[i]
+
+
+def lookup_backward(x, table):
+    """Value at the last x point at or below ``x`` (first value before the table)."""
+    xs, ys = table
+    i = np.clip(np.searchsorted(xs, x, side="right") - 1, 0, len(xs) - 1)
+    return ys[i]
+
+
+LOOKUP_KINDS = {
+    "interpolate": lookup, "extrapolate": lookup_extrapolate,
+    "hold_backward": lookup_backward, "look_forward": lookup_forward,
+}
+
+
+def lookup_many(fn, x, tables, tid):
+    """Subscripted lookup: ``tid`` (broadcastable to x) selects the table for each cell."""
+    x = np.asarray(x, dtype=float)
+    tid = np.asarray(tid)
+    shape = np.broadcast_shapes(x.shape, tid.shape)
+    xb = np.broadcast_to(x, shape)
+    tb = np.broadcast_to(tid, shape)
+    out = np.empty(shape)
+    for k in np.unique(tb):
+        mask = tb == k
+        out[mask] = fn(xb[mask], tables[int(k)])
+    return out
+
+
+def series(t, table):
+    """A time series given as (times, values[, per-member values]) interpolated at ``t``."""
+    xs, ys = table
+    if ys.ndim == 1:
+        return np.interp(t, xs, ys)
+    # per-member series: ys has shape (len(xs), M)
+    tt = float(np.clip(t, xs[0], xs[-1]))
+    i = int(np.clip(np.searchsorted(xs, tt, side="right") - 1, 0, len(xs) - 2)) if len(xs) > 1 else 0
+    if len(xs) == 1:
+        return ys[0]
+    w = (tt - xs[i]) / (xs[i + 1] - xs[i])
+    return ys[i] * (1 - w) + ys[i + 1] * w
+
+
+# ----------------------------------------------------------------------------- reductions
+def reduce(fn, x, n_keep: int, bang_lens: tuple[int, ...]):
+    """Apply ``fn`` (np.sum, np.prod, np.min, np.max) over the trailing subscript axes
+    ``bang_lens`` of a value computed in a context of ``n_keep`` + len(bang_lens) axes."""
+    x = np.asarray(x, dtype=float)
+    nb = len(bang_lens)
+    full_rank = n_keep + nb + 1
+    if x.ndim < full_rank:
+        x = x.reshape((1,) * (full_rank - x.ndim) + x.shape)
+    shape = x.shape[:n_keep] + tuple(bang_lens) + x.shape[-1:]
+    x = np.broadcast_to(x, shape)
+    axes = tuple(range(n_keep, n_keep + nb))
+    return fn(x, axis=axes)
+
+
+def full(x, shape: tuple[int, ...]):
+    """Broadcast a value to ``shape`` + (members,) without copying."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 0:
+        return np.broadcast_to(x.reshape((1,) * (len(shape) + 1)), shape + (1,))
+    return np.broadcast_to(x, shape + (x.shape[-1],))
+
+
+def members(*xs) -> int:
+    m = 1
+    for x in xs:
+        if isinstance(x, np.ndarray) and x.ndim:
+            m = max(m, x.shape[-1])
+    return m
+
+
+def smooth_ddt(s, inp, T, k):
+    tgt = np.empty_like(s)
+    tgt[0] = inp
+    tgt[1:] = s[:-1]
+    return (tgt - s) * k / T
+
+
+def delay_ddt(s, inp, T, k):
+    out = s / T
+    inflow = np.empty_like(out)
+    inflow[0] = inp
+    inflow[1:] = out[:-1]
+    return (inflow - out) * k
+
+
+# ----------------------------------------------------------------------------- random
+def make_noise(clk, kind: str, shape: tuple[int, ...], members: int, site: int):
+    """Standard noise for one RANDOM call site: one draw per TIME STEP, per cell, per member.
+
+    Member k's stream depends only on (seed, site, k), so an ensemble equals its members run
+    one by one with the same seed and member index.
+    """
+    out = np.empty((clk.nsteps + 1,) + shape + (members,))
+    for k in range(members):
+        rng = np.random.default_rng([clk.seed, site, k + clk.member_offset])
+        draw = rng.random if kind == "random_uniform" else rng.standard_normal
+        out[..., k] = draw((clk.nsteps + 1,) + shape)
+    return out
+
+
+def noise(t, clk, arr):
+    k = int(np.clip(np.floor((t - clk.t0) / clk.dt + 1e-9), 0, arr.shape[0] - 1))
+    return arr[k]
+
+
+# ----------------------------------------------------------------------------- overrides
+class Override:
+    """A parameter replaced by time series, whole or cell by cell.
+
+    ``base`` has the variable's shape + (members,); ``series`` lists (cell index or None,
+    times, values) where values are (len(times),) or (len(times), members).
+    """
+
+    __slots__ = ("base", "series")
+
+    def __init__(self, base, series):
+        self.base = base
+        self.series = series
+
+
+def overridden(t, ov: Override):
+    if len(ov.series) == 1 and ov.series[0][0] is None and ov.base.ndim == 1:
+        return np.broadcast_to(np.asarray(series(t, ov.series[0][1:]), dtype=float), ov.base.shape) \
+            if ov.base.shape[-1] > 1 else np.atleast_1d(series(t, ov.series[0][1:]))
+    vals = [np.asarray(series(t, s[1:]), dtype=float) for s in ov.series]
+    m = max([ov.base.shape[-1]] + [v.shape[-1] if v.ndim else 1 for v in vals])
+    out = np.array(np.broadcast_to(ov.base, ov.base.shape[:-1] + (m,)))
+    for (cell, _, _), v in zip(ov.series, vals):
+        if cell is None:
+            out[...] = v
+        else:
+            out[cell] = v
+    return out
+
+
+def train_times(start, interval, width, end, t_end):
+    """Switch times of PULSE TRAIN up to ``t_end``."""
+    start, interval, width, end = (float(x) for x in (start, interval, width, end))
+    if interval <= 0:
+        return [start, start + width]
+    out = []
+    k = 0
+    while True:
+        s = start + k * interval
+        if s > min(end, t_end) or k > 100_000:
+            break
+        out += [s, s + width]
+        k += 1
+    return out + [end]
+
+
+def site_times(fname, t_end, *args):
+    """Times at which a STEP/RAMP/PULSE/PULSE TRAIN call switches, flattened over members."""
+    arrs = [np.atleast_1d(np.asarray(a, dtype=float)).ravel() for a in args]
+    out = []
+    if fname == "step":
+        out = list(arrs[1])
+    elif fname == "ramp":
+        out = list(arrs[1]) + (list(arrs[2]) if len(arrs) > 2 else [])
+    elif fname == "pulse":
+        out = list(arrs[0]) + list(np.add.outer(arrs[0], arrs[1]).ravel())
+    elif fname == "pulse_train":
+        for vals in zip(*np.broadcast_arrays(*arrs)):
+            out += train_times(*vals, t_end)
+    return out

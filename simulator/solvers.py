@@ -1,0 +1,174 @@
+"""Time integration of a compiled model: Vensim-compatible Euler/RK4 and scipy's solve_ivp.
+
+All integrators work on the state array ``y`` of shape (n_state, members) and return the
+states at the save times. Ensembles keep per-member error control: the adaptive explicit
+methods accept a step only when every member's own RMS error is within tolerance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import DOP853, RK23, RK45, solve_ivp
+
+from .errors import ParameterError
+
+FIXED = ("euler", "rk4")
+ADAPTIVE = ("RK45", "RK23", "DOP853", "LSODA", "BDF", "Radau")
+METHODS = FIXED + ADAPTIVE
+
+
+class NonFiniteState(Exception):
+    """Internal: a derivative or state stopped being finite at time ``t``."""
+
+    def __init__(self, t, y):
+        super().__init__(t)
+        self.t = t
+        self.y = y
+
+
+@dataclass
+class SolverStats:
+    method: str
+    nfev: int = 0
+    steps: int = 0
+    segments: int = 0
+    success: bool = True
+    message: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _member_norm(base, n: int, m: int):
+    """A scipy explicit RK class whose error norm is the worst member's RMS norm."""
+    if base is DOP853:
+        def norm(self, K, h, scale):
+            err5 = (np.dot(K.T, self.E5) / scale).reshape(m, n)
+            err3 = (np.dot(K.T, self.E3) / scale).reshape(m, n)
+            e5 = np.sum(err5 ** 2, axis=1)
+            e3 = np.sum(err3 ** 2, axis=1)
+            denom = e5 + 0.01 * e3
+            with np.errstate(divide="ignore", invalid="ignore"):
+                per = np.where(denom > 0, np.abs(h) * e5 / np.sqrt(np.where(denom > 0, denom, 1.0) * n), 0.0)
+            return float(np.max(per))
+    else:
+        def norm(self, K, h, scale):
+            err = (self._estimate_error(K, h) / scale).reshape(m, n)
+            return float(np.max(np.sqrt(np.mean(err ** 2, axis=1))))
+    return type(f"Member{base.__name__}", (base,), {"_estimate_error_norm": norm})
+
+
+def save_indices(t0: float, dt: float, save_times: np.ndarray) -> np.ndarray:
+    return np.rint((save_times - t0) / dt).astype(int)
+
+
+def integrate_fixed(rhs, y0, t0, dt, nsteps, save_times, method, clip_blocks, check):
+    """Euler or classic RK4 at a fixed TIME STEP, Vensim's way (state saved before the step)."""
+    save_at = save_indices(t0, dt, save_times)
+    out = np.empty((len(save_times),) + y0.shape)
+    y = y0.copy()
+    pos = 0
+    nfev = 0
+    for k in range(nsteps + 1):
+        while pos < len(save_at) and save_at[pos] == k:
+            out[pos] = y
+            pos += 1
+        if k == nsteps or pos >= len(save_at):
+            break
+        t = t0 + k * dt
+        if method == "euler":
+            dy = rhs(t, y)
+            nfev += 1
+            if check and not np.isfinite(dy).all():
+                raise NonFiniteState(t, y)
+            y = y + dt * dy
+        else:
+            k1 = rhs(t, y)
+            if check and not np.isfinite(k1).all():
+                raise NonFiniteState(t, y)
+            k2 = rhs(t + dt / 2, y + dt / 2 * k1)
+            k3 = rhs(t + dt / 2, y + dt / 2 * k2)
+            k4 = rhs(t + dt, y + dt * k3)
+            nfev += 4
+            y = y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        for a, b in clip_blocks:
+            np.maximum(y[a:b], 0.0, out=y[a:b])
+        if check and not np.isfinite(y).all():
+            raise NonFiniteState(t + dt, y)
+    if pos < len(save_at):
+        out = out[:pos]
+    return out, SolverStats(method=method, nfev=nfev, steps=nsteps, segments=1)
+
+
+def integrate_adaptive(rhs, y0, t_span, save_times, method, rtol, atol, switch_times, clock,
+                       max_step=np.inf):
+    """scipy ``solve_ivp``, restarted at every known discontinuity of the inputs."""
+    n, m = y0.shape
+    t0, tf = t_span
+    cuts = sorted({float(s) for s in switch_times if t0 < s < tf})
+    edges = [t0] + cuts + [tf]
+    opts: dict = {}
+    if method in ("RK45", "RK23", "DOP853"):
+        solver = _member_norm({"RK45": RK45, "RK23": RK23, "DOP853": DOP853}[method], n, m) if m > 1 else method
+    else:
+        solver = method
+        if m > 1:
+            # the error norm of these methods is an RMS over the whole ensemble; tightening the
+            # tolerance by sqrt(M) bounds every member's own RMS error by its tolerance
+            rtol = rtol / np.sqrt(m)
+            atol = atol / np.sqrt(m)
+            if method in ("BDF", "Radau"):
+                from scipy.sparse import block_diag
+                opts["jac_sparsity"] = block_diag([np.ones((n, n))] * m, format="csc")
+            else:
+                opts["lband"] = n - 1
+                opts["uband"] = n - 1
+
+    def fun(t, z):
+        y = z.reshape(m, n).T
+        dy = rhs(t, y)
+        if not np.isfinite(dy).all():
+            raise NonFiniteState(t, np.ascontiguousarray(y))
+        return dy.T.ravel()
+
+    out = np.empty((len(save_times), n, m))
+    filled = np.zeros(len(save_times), dtype=bool)
+    z = y0.T.ravel().copy()
+    stats = SolverStats(method=method)
+    for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+        if b <= a:
+            continue
+        last = i == len(edges) - 2
+        sel = np.where((save_times >= a - 1e-12) & ((save_times < b - 1e-12) | last) & ~filled)[0]
+        # the segment starts exactly on a save time: the state is known without integrating
+        at_a = sel[np.abs(save_times[sel] - a) <= 1e-12]
+        for j in at_a:
+            out[j] = z.reshape(m, n).T
+            filled[j] = True
+        sel = np.setdiff1d(sel, at_a)
+        t_eval = np.unique(np.concatenate([save_times[sel], [b]]))
+        clock.mid = 0.5 * (a + b)
+        sol = solve_ivp(fun, (a, b), z, method=solver, t_eval=t_eval, rtol=rtol, atol=atol,
+                        max_step=max_step, **opts)
+        stats.nfev += int(sol.nfev)
+        stats.steps += int(getattr(sol, "t", np.empty(0)).size)
+        stats.segments += 1
+        if sol.status != 0:
+            stats.success = False
+            stats.message = f"{sol.message} (at t={float(sol.t[-1]) if sol.t.size else a:g})"
+            break
+        for j in sel:
+            k = int(np.argmin(np.abs(sol.t - save_times[j])))
+            out[j] = sol.y[:, k].reshape(m, n).T
+            filled[j] = True
+        z = sol.y[:, -1].copy()
+    clock.mid = None
+    if not stats.success:
+        out = out[: int(np.argmin(filled)) if not filled.all() else len(save_times)]
+    return out, stats
+
+
+def check_method(method: str) -> str:
+    for m in METHODS:
+        if method.lower() == m.lower():
+            return m
+    raise ParameterError(f"unknown integration method {method!r}; choose one of {', '.join(METHODS)}")
