@@ -264,7 +264,7 @@ class Model:
         clock = rt.Clock(dt=1.0, fixed=fixed, t0=t0, seed=seed)
         # the first pass gives the control values (they may be expressions) ...
         with np.errstate(all="ignore"):
-            _, S = prog.init(P, t0, clock, 1)
+            _, S = prog.init(P, t0, clock, m)
         C = {"t0": t0}
         for key in ("final_time", "time_step", "saveper"):
             val = ctl[key] if ctl[key] is not None else S[prog.vars[key].idx]
