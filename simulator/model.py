@@ -14,8 +14,7 @@ from .errors import NonFiniteError, ParameterError, SimulatorError, SolverError
 from .loader import read_source
 from .names import normalize, suggest
 from .result import Result, VariableMeta
-from .solvers import (FIXED, NonFiniteState, check_method, integrate_adaptive,
-                      integrate_fixed)
+from .solvers import FIXED, NonFiniteState, check_method, integrate_adaptive, integrate_fixed
 
 __version__ = "0.1.0"
 
@@ -81,7 +80,6 @@ class Model:
     @property
     def variables(self) -> dict[str, Variable]:
         out = {}
-        names = {v.idx: v.name for v in self.program.vars.values()}
         deps = self.dependencies
         for v in self.program.order:
             kind = "stock" if v.is_stock else {"const": "constant", "lookup": "lookup"}.get(v.kind, "auxiliary")
@@ -90,7 +88,6 @@ class Model:
                 name=v.name, kind=kind, units=el.units, documentation=el.documentation,
                 limits=el.limits, dims=tuple(self.source.subscripts.display.get(d, d) for d in v.dims),
                 dependencies=frozenset(deps.get(v.name, ())))
-        del names
         return out
 
     def _names_of(self, kind: str) -> list[str]:
@@ -120,11 +117,8 @@ class Model:
     @property
     def dependencies(self) -> dict[str, set[str]]:
         """Variable -> the variables its equations read (through stocks' flows and initial values too)."""
-        import re
         names = {v.idx: v.name for v in self.program.vars.values()}
-        src = self.program.source_text
         out: dict[str, set[str]] = {}
-        # derived from the compiled equations: robust and cheap
         for v in self.program.vars.values():
             if v.kind in ("const", "lookup"):
                 out[v.name] = set()
@@ -145,7 +139,6 @@ class Model:
                 for dset in comp.statefuls[sid].deps.values():
                     deps |= {names[d[1]] for d in dset if d[0] == "v"}
             out[v.name] = deps
-        del re, src
         return out
 
     @property

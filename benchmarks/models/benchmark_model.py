@@ -4,12 +4,12 @@ Translated using PySD
 """
 
 from pathlib import Path
-import numpy as np
 
-from pysd.py_backend.functions import ramp, step
-from pysd.py_backend.statefuls import Delay, Integ, Smooth
-from pysd.py_backend.lookups import HardcodedLookups
+import numpy as np
 from pysd import Component
+from pysd.py_backend.functions import ramp, step
+from pysd.py_backend.lookups import HardcodedLookups
+from pysd.py_backend.statefuls import Delay, Integ, Smooth
 
 __pysd_version__ = "3.14.3"
 
