@@ -5,8 +5,15 @@
 >>> result = model.run(method="euler")
 >>> result.to_frame().head()
 """
-from .errors import (AlgebraicLoopError, ModelLoadError, NonFiniteError, ParameterError,
-                     SimulatorError, SolverError, UnsupportedFeatureError)
+from .errors import (
+                     AlgebraicLoopError,
+                     ModelLoadError,
+                     NonFiniteError,
+                     ParameterError,
+                     SimulatorError,
+                     SolverError,
+                     UnsupportedFeatureError,
+)
 from .model import Model, RunOptions, Variable, __version__, load
 from .result import Result
 

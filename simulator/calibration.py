@@ -66,18 +66,21 @@ def read_targets(path: str | Path) -> pd.DataFrame:
     return df
 
 
-_ELEMENT = re.compile(r"(?s)(.*?)~(.*?)~(.*?)\|")
-
-
 def mdl_elements(path: str | Path) -> dict[str, dict]:
-    """Split a Vensim file into {name: {equation, units, doc}} (plain text, no evaluation)."""
+    """Split a Vensim file into {name: {equation, units, doc, op}} (plain text, no evaluation).
+
+    ``op`` is ``=`` for equations, ``(`` for lookups and ``:`` for subscript ranges; group
+    headers (``***`` lines) are skipped.
+    """
     text = Path(path).read_text(encoding="utf-8")
     text = text.split("\\\\\\---///", 1)[0].replace("{UTF-8}", "", 1)
     out = {}
-    for eq, units, doc in _ELEMENT.findall(text):
-        eq = eq.strip()
-        if not eq or eq.startswith("*"):
+    for chunk in text.split("|"):
+        parts = chunk.split("~")
+        eq = parts[0].strip()
+        if len(parts) != 3 or not eq or eq.startswith("*"):
             continue
+        units, doc = parts[1], parts[2]
         m = re.match(r"([^=(:]+?)\s*(\[[^\]]*\])?\s*(=|\(|:)", eq)
         if not m:
             continue
@@ -280,7 +283,8 @@ def calibrate(cfg: CalibrationConfig, runner: Runner | None = None,
     if method == "de":
         de = optimize.differential_evolution(
             obj, list(zip(lo, hi)), maxiter=cfg.maxiter, popsize=cfg.popsize, seed=cfg.seed,
-            vectorized=True, updating="deferred", polish=False, x0=x0, tol=1e-8)
+            vectorized=True, updating="deferred", polish=False, tol=1e-8,
+            x0=np.clip(x0, lo + 1e-9 * (hi - lo), hi - 1e-9 * (hi - lo)))
         x = de.x
         log(f"differential evolution: objective {de.fun:.5g} after {de.nit} generations")
     if method in ("de", "least_squares"):

@@ -304,7 +304,8 @@ class Model:
             raise self._diagnose(prog, P, S, clock, t0, y0, initial=True)
 
         def rhs(t, y):
-            return prog.rhs(t, y, P, S, clock)
+            # numpy scalars make Time arithmetic follow IEEE rules (inf/nan, not ZeroDivisionError)
+            return prog.rhs(np.float64(t), y, P, S, clock)
 
         clip = [(a, b) for sid, a, b, _ in prog.blocks
                 if prog.statefuls[sid].kind == "integ" and prog.statefuls[sid].non_negative]
@@ -327,6 +328,8 @@ class Model:
             raise SolverError(f"{self.path}: solver {method} failed: {stats.message}")
         save_times = save_times[: len(states)]
         data, meta = self._collect(prog, P, S, clock, save_times, states, outputs, m)
+        if opts.check_finite:
+            self._check_outputs(prog, data, save_times)
         elapsed = _time.perf_counter() - started
         metadata = {
             "model": str(self.path), "model_sha256": self.sha256, "engine_version": __version__,
@@ -352,15 +355,32 @@ class Model:
                 units=v.element.units)
         with np.errstate(all="ignore"):
             for k, t in enumerate(times):
-                vals = prog.values(float(t), states[k], P, S, clock)
+                vals = prog.values(np.float64(t), states[k], P, S, clock)
                 for v in chosen:
                     data[v.name][k] = np.broadcast_to(np.asarray(vals[v.idx], dtype=float), v.shape + (m,))
         return data, meta
 
+    def _check_outputs(self, prog, data, times):
+        """A variable that feeds no stock can still turn NaN/inf: report it, never return it silently.
+
+        Constants that are NaN in the model file (Vensim's :NA:) are data, not a failure.
+        """
+        for v in prog.order:
+            arr = data.get(v.name)
+            if arr is None or v.kind == "const":
+                continue
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                k, *cell = np.argwhere(bad)[0]
+                raise NonFiniteError(
+                    f"{self.path}: variable {v.name!r} has a non-finite value ({float(arr[(k, *cell)])}) "
+                    f"at time {float(times[k]):g} in member {int(cell[-1])}",
+                    variable=v.name, member=int(cell[-1]), time=float(times[k]))
+
     def _diagnose(self, prog, P, S, clock, t, y, initial=False) -> SimulatorError:
         with np.errstate(all="ignore"):
             try:
-                vals = prog.values(float(t), y, P, S, clock)
+                vals = prog.values(np.float64(t), y, P, S, clock)
             except Exception:  # noqa: BLE001 - diagnosis must not mask the original problem
                 vals = {}
         order = [prog.vars[k] for k in prog.vars]
