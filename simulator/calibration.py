@@ -359,7 +359,7 @@ def write_params_to_mdl(path: str | Path, params: dict[str, float]) -> None:
     text = path.read_text(encoding="utf-8")
     for name, value in params.items():
         pat = re.compile(rf"(^|\n)({re.escape(name)}\s*=\s*)([-+0-9.eE]+)(\s*~)")
-        text, n = pat.subn(lambda m: f"{m.group(1)}{m.group(2)}{value:.6g}{m.group(4)}", text)
+        text, n = pat.subn(lambda m, v=value: f"{m.group(1)}{m.group(2)}{v:.6g}{m.group(4)}", text)
         if n != 1:
             raise ValueError(f"{path}: constant {name!r} found {n} times, expected once")
     path.write_text(text, encoding="utf-8")
