@@ -10,9 +10,20 @@ from .errors import SimulatorError
 FLAGSHIP = Path(__file__).resolve().parent.parent / "models" / "zhejiang_innovation_openness.mdl"
 
 
+MODEL_SUFFIXES = (".mdl", ".xmile", ".stmx", ".xml")
+
+
 def _cmd_run(args) -> int:
     from .model import RunOptions, load
 
+    if not args.target.lower().endswith(MODEL_SUFFIXES):
+        from policies.cli import cmd_run_scenario
+
+        return cmd_run_scenario(args)
+    if args.model:
+        print("innosim run: --model is for scenario runs; give the model file as the argument", file=sys.stderr)
+        return 2
+    args.model = args.target
     model = load(args.model)
     opts = RunOptions(time_step=args.time_step, final_time=args.final_time)
     res = model.run(method=args.method, options=opts, outputs=args.var or None)
@@ -62,8 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="innosim", description="System-dynamics policy simulator "
                                 "(Vensim/XMILE models, vectorised numpy engine)")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run one model and write its time series as CSV")
-    r.add_argument("model", nargs="?", default=str(FLAGSHIP), help="a .mdl/.xmile/.stmx file")
+    r = sub.add_parser("run", help="run a model file, or a scenario on the flagship model, and write "
+                       "its time series as CSV")
+    r.add_argument("target", nargs="?", default=str(FLAGSHIP),
+                   help="a .mdl/.xmile/.stmx file, or a built-in scenario id / scenario .toml file "
+                        "(default: the flagship model)")
+    r.add_argument("--model", default=None, help="model for a scenario run (default: the flagship model)")
     r.add_argument("--method", default="euler",
                    help="euler, rk4, RK45, RK23, DOP853, LSODA, BDF, Radau (default euler)")
     r.add_argument("--time-step", type=float, default=None, help="override TIME STEP")
@@ -79,13 +94,44 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("model", nargs="?", default=str(FLAGSHIP))
     i.set_defaults(func=_cmd_info)
     sub.add_parser("calibrate", help="fit the flagship model to recorded data", add_help=False)
+    from policies.cli import add_commands as policy_commands
+
+    policy_commands(sub)
+    for name, help_text in DELEGATED.items():
+        sub.add_parser(name, help=help_text, add_help=False)
     return p
+
+
+# subcommands whose argument parsing lives in their own package (argv is passed on unchanged)
+DELEGATED = {
+    "sensitivity": "sensitivity analysis: one-at-a-time, Monte Carlo bands, Morris, Sobol",
+    "robustness": "share of uncertain futures in which one scenario beats another; regret table",
+    "serve": "start the workshop dashboard (FastAPI + uvicorn) on 127.0.0.1",
+}
+
+
+def _delegate(command: str, argv: list[str]) -> int:
+    try:
+        if command == "sensitivity":
+            from sensitivity.cli import main_sensitivity as fn
+        elif command == "robustness":
+            from sensitivity.cli import main_robustness as fn
+        else:
+            from dashboard.server import main as fn
+    except ImportError as exc:
+        extra = "dashboard" if command == "serve" else "sensitivity"
+        print(f"innosim {command}: missing dependency ({exc.name}); install it with "
+              f"python3 -m pip install -e '.[{extra}]'", file=sys.stderr)
+        return 2
+    return fn(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "calibrate":
         return _cmd_calibrate(argv[1:])
+    if argv and argv[0] in DELEGATED:
+        return _delegate(argv[0], argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

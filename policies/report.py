@@ -1,0 +1,251 @@
+"""Scenario comparison reports: CSV/XLSX tables, matplotlib charts and a self-contained HTML page."""
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .catalogue import Catalogue, load_catalogue
+from .compare import Comparison
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei",
+             "SimHei", "Microsoft YaHei", "PingFang SC")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    cjk = next((f for f in CJK_FONTS if f in names), None)
+    if cjk is None:
+        # fonts installed after matplotlib built its cache are not in it: register CJK files directly
+        for fpath in font_manager.findSystemFonts():
+            if "CJK" in fpath or "wqy" in fpath.lower():
+                try:
+                    font_manager.fontManager.addfont(fpath)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        cjk = next((f for f in CJK_FONTS if f in names), None)
+    if cjk:
+        plt.rcParams["font.sans-serif"] = [cjk, "DejaVu Sans"]
+        plt.rcParams["axes.unicode_minus"] = False
+    return plt, cjk is not None
+
+
+def _label(item, lang_both: bool) -> str:
+    return f"{item.name['en']} {item.name['zh']}" if lang_both else item.name["en"]
+
+
+def _colors(n: int):
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab20"]
+    return [cmap(i % 20) for i in range(n)]
+
+
+def chart_trajectories(comp: Comparison, catalogue: Catalogue, path: Path) -> Path:
+    """Headline KPI trajectories, each scenario against the dashed baseline."""
+    plt, cjk = _pyplot()
+    heads = catalogue.headline_kpis
+    ts = comp.timeseries
+    fig, axes = plt.subplots(2, (len(heads) + 1) // 2, figsize=(13, 8), squeeze=False)
+    colors = _colors(len(comp.scenarios))
+    start = min((st.start for sc in comp.scenarios for st in sc.settings.values()), default=2020) - 5
+    for ax, kpi in zip(axes.ravel(), heads):
+        for sc, col in zip(comp.scenarios, colors):
+            d = ts[(ts.scenario == sc.id) & (ts.variable == kpi) & (ts.time >= start)]
+            if sc.id == "baseline":
+                ax.plot(d.time, d.value, "k--", lw=2, label=sc.id, zorder=5)
+            else:
+                ax.plot(d.time, d.value, color=col, lw=1.4, label=sc.id)
+        k = catalogue.kpis[kpi]
+        ax.set_title(_label(k, cjk), fontsize=11)
+        ax.set_ylabel(k.unit)
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(heads):]:
+        ax.axis("off")
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    fig.suptitle("KPI trajectories vs. baseline (dashed)" + (" 关键指标轨迹与基准 (虚线)" if cjk else ""))
+    fig.tight_layout(rect=(0, 0, 0.8, 0.96))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def chart_differences(comp: Comparison, catalogue: Catalogue, path: Path) -> Path:
+    """% difference vs. the baseline of each headline KPI at every target year."""
+    plt, cjk = _pyplot()
+    heads = catalogue.headline_kpis
+    scs = [sc.id for sc in comp.scenarios if sc.id != "baseline"]
+    fig, axes = plt.subplots(1, len(heads), figsize=(4.2 * len(heads), 0.35 * len(scs) + 2), sharey=True)
+    axes = np.atleast_1d(axes)
+    y = np.arange(len(scs))
+    h = 0.8 / len(comp.years)
+    for ax, kpi in zip(axes, heads):
+        for j, year in enumerate(comp.years):
+            d = comp.kpis[(comp.kpis.kpi == kpi) & (comp.kpis.year == year)].set_index("scenario")
+            vals = [d.loc[s, "pct_diff"] for s in scs]
+            ax.barh(y + j * h - 0.4 + h / 2, vals, height=h, label=str(year))
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_title(_label(catalogue.kpis[kpi], cjk), fontsize=10)
+        ax.set_xlabel("% vs. baseline")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(y, scs, fontsize=8)
+    axes[0].invert_yaxis()
+    axes[-1].legend(title="year", fontsize=8)
+    fig.suptitle("Difference from baseline at target years" + (" 目标年份相对基准的变化" if cjk else ""))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def chart_cost_effect(comp: Comparison, catalogue: Catalogue, path: Path) -> Path:
+    """Extra cumulative fiscal cost against the lever-driven change of the first headline KPI."""
+    plt, cjk = _pyplot()
+    kpi = catalogue.headline_kpis[0]
+    year = comp.years[-1]
+    d = comp.kpis[(comp.kpis.kpi == kpi) & (comp.kpis.year == year)]
+    d = d[d.scenario != "baseline"]
+    fig, ax = plt.subplots(figsize=(8, 6))
+    colors = _colors(len(comp.scenarios))
+    for (_, row), col in zip(d.iterrows(), colors[1:]):
+        ax.scatter(row.cum_extra_fiscal_cost, row.policy_effect, color=col, s=60, zorder=3)
+        ax.annotate(row.scenario, (row.cum_extra_fiscal_cost, row.policy_effect), fontsize=8,
+                    xytext=(4, 4), textcoords="offset points")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.axvline(0, color="k", lw=0.8)
+    k = catalogue.kpis[kpi]
+    ax.set_xlabel(f"extra cumulative fiscal cost to {year} (亿元)" + (" 累计新增财政成本" if cjk else ""))
+    ax.set_ylabel(f"change in {k.name['en']} due to the levers, {year} ({k.unit})")
+    ax.set_title("Cost vs. effect" + (" 成本与效果" if cjk else ""))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+
+
+def _bi(zh: str, en: str) -> str:
+    return f'<span class="en">{html.escape(en)}</span><span class="zh">{html.escape(zh)}</span>'
+
+
+def _scenario_html(sc, catalogue: Catalogue) -> str:
+    rows = []
+    for item_id, st in sc.settings.items():
+        item = catalogue.get(item_id)
+        val = ", ".join(f"{c} {v:g}" for c, v in st.cells) if st.cells else f"{st.value:g}"
+        end = f"{st.end:g}" if st.end is not None else "—"
+        rows.append(f"<tr><td>{_bi(item.name['zh'], item.name['en'])}</td><td>{item.kind}</td>"
+                    f"<td>{item.baseline:g} → {html.escape(val)} {html.escape(item.unit)}</td>"
+                    f"<td>{st.start:g}</td><td>{st.ramp:g}</td><td>{end}</td></tr>")
+    table = ("<table><tr><th>" + _bi("杠杆/冲击", "lever / shock") + "</th><th>kind</th><th>"
+             + _bi("设置", "setting") + "</th><th>" + _bi("开始", "start") + "</th><th>" + _bi("爬坡年数", "ramp")
+             + "</th><th>" + _bi("结束", "end") + "</th></tr>" + "".join(rows) + "</table>") if rows else \
+        "<p>" + _bi("所有杠杆保持基准值。", "Every lever at its baseline value.") + "</p>"
+    ext = f" <small>(extends {html.escape(sc.extends)})</small>" if sc.extends else ""
+    cap = f"<p>budget cap: {sc.budget_cap:g} 亿元/yr</p>" if sc.budget_cap is not None else ""
+    return (f'<div class="scenario" id="sc-{html.escape(sc.id)}"><h3>{html.escape(sc.id)}: '
+            f"{_bi(sc.name['zh'], sc.name['en'])}{ext}</h3><p>{_bi(sc.description['zh'], sc.description['en'])}</p>"
+            f"{cap}{table}</div>")
+
+
+_CSS = """body{font-family:'Noto Sans CJK SC','Noto Sans',sans-serif;margin:2em;max-width:1300px;color:#222}
+table{border-collapse:collapse;margin:.5em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
+td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee;margin:.5em 0}
+body.lang-en .zh{display:none}body.lang-zh .en{display:none}.scenario{border-top:1px solid #ddd;margin-top:1em}
+button{position:fixed;top:1em;right:1em;padding:.4em 1em}.neg{color:#b00}.pos{color:#060}"""
+
+
+def write_html(comp: Comparison, catalogue: Catalogue, charts: dict, path: Path) -> Path:
+    """A self-contained HTML report (charts embedded, zh/en toggle, no external requests)."""
+    heads = catalogue.headline_kpis
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>innosim scenario comparison</title>"
+             f"<style>{_CSS}</style></head><body class='lang-en'>",
+             "<button onclick=\"document.body.classList.toggle('lang-en');document.body.classList.toggle('lang-zh')\">"
+             "中文 / English</button>",
+             "<h1>" + _bi("情景比较报告", "Scenario comparison report") + "</h1>",
+             f"<p>model <code>{html.escape(Path(comp.metadata['model']).name)}</code> sha256 "
+             f"<code>{comp.metadata['model_sha256']}</code>; engine innosim {comp.metadata['engine_version']}; "
+             f"method {comp.metadata['method']}; target years {', '.join(map(str, comp.years))}</p>"]
+    for year in comp.years:
+        d = comp.kpis[comp.kpis.year == year]
+        parts.append(f"<h2>{_bi('相对基准的变化', 'Change vs. baseline')}, {year}</h2><table><tr><th>scenario</th>")
+        parts += [f"<th>{_bi(catalogue.kpis[h].name['zh'], catalogue.kpis[h].name['en'])} %</th>" for h in heads]
+        parts.append(f"<th>{_bi('累计新增财政成本 (亿元)', 'extra cumulative fiscal cost (亿元)')}</th>"
+                     f"<th>{_bi('每亿元出口效果', 'exports per 亿元')}</th></tr>")
+        for sc in comp.scenarios:
+            sub = d[d.scenario == sc.id].set_index("kpi")
+            cells = "".join(
+                f"<td class='{'neg' if sub.loc[h, 'pct_diff'] < 0 else 'pos'}'>{sub.loc[h, 'pct_diff']:+.2f}</td>"
+                for h in heads)
+            eff = sub.loc[heads[0], "effect_per_yi"]
+            parts.append(f"<tr><td><a href='#sc-{html.escape(sc.id)}'>{html.escape(sc.id)}</a></td>{cells}"
+                         f"<td>{sub.loc[heads[0], 'cum_extra_fiscal_cost']:,.0f}</td>"
+                         f"<td>{'—' if not np.isfinite(eff) else f'{eff:.3f}'}</td></tr>")
+        parts.append("</table>")
+    titles = {"trajectories": ("关键指标轨迹", "KPI trajectories"), "differences": ("目标年份的差异", "Differences at target years"),
+              "cost_effect": ("成本与效果", "Cost vs. effect")}
+    for key, p in charts.items():
+        zh, en = titles.get(key, (key, key))
+        parts.append(f"<h2>{_bi(zh, en)}</h2>{_img(p)}")
+    s = comp.summary
+    parts.append(f"<h2>{_bi('财政成本与预算', 'Fiscal cost and budget')}</h2>" + s.to_html(index=False, na_rep="—",
+                 float_format=lambda x: f"{x:,.1f}"))
+    parts.append(f"<h2>{_bi('情景定义', 'Scenario definitions')}</h2>")
+    parts += [_scenario_html(sc, catalogue) for sc in comp.scenarios]
+    parts.append("</body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def write_report(comp: Comparison, out: str | Path, *, catalogue: Catalogue | None = None) -> dict:
+    """Write kpis.csv/.xlsx, timeseries.csv, costs.csv, summary.csv, charts and report.html to ``out``.
+
+    Returns {name: path}. Existing files of the same names are replaced; nothing else is touched.
+    """
+    catalogue = catalogue or load_catalogue()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    files["kpis.csv"] = out / "kpis.csv"
+    comp.kpis.to_csv(files["kpis.csv"], index=False, encoding="utf-8")
+    files["timeseries.csv"] = out / "timeseries.csv"
+    comp.timeseries.to_csv(files["timeseries.csv"], index=False, encoding="utf-8")
+    files["costs.csv"] = out / "costs.csv"
+    comp.costs.to_csv(files["costs.csv"], index=False, encoding="utf-8")
+    files["summary.csv"] = out / "summary.csv"
+    comp.summary.to_csv(files["summary.csv"], index=False, encoding="utf-8")
+    if comp.city is not None and not comp.city.empty:
+        files["city.csv"] = out / "city.csv"
+        comp.city.to_csv(files["city.csv"], index=False, encoding="utf-8")
+    files["kpis.xlsx"] = out / "kpis.xlsx"
+    with pd.ExcelWriter(files["kpis.xlsx"], engine="openpyxl") as xw:
+        comp.kpis.to_excel(xw, sheet_name="kpis", index=False)
+        comp.summary.to_excel(xw, sheet_name="summary", index=False)
+        pd.DataFrame([{"scenario": sc.id, "name_zh": sc.name["zh"], "name_en": sc.name["en"],
+                       "extends": sc.extends or "", "source": sc.source,
+                       "settings": "; ".join(f"{k}={v.as_dict()}" for k, v in sc.settings.items())}
+                      for sc in comp.scenarios]).to_excel(xw, sheet_name="scenarios", index=False)
+        pd.DataFrame(sorted(comp.metadata.items()), columns=["key", "value"]).astype(str) \
+            .to_excel(xw, sheet_name="metadata", index=False)
+    charts = {"trajectories": chart_trajectories(comp, catalogue, out / "trajectories.png"),
+              "differences": chart_differences(comp, catalogue, out / "differences.png"),
+              "cost_effect": chart_cost_effect(comp, catalogue, out / "cost_effect.png")}
+    files.update({f"{k}.png": v for k, v in charts.items()})
+    files["report.html"] = write_html(comp, catalogue, charts, out / "report.html")
+    return files
