@@ -1,16 +1,24 @@
 """Engine benchmark against pysd, measured in one process on the same model file.
 
     python benchmarks/bench_engine.py [--model PATH] [--sizes 1000 10000] [--repeat 5]
+    python benchmarks/bench_engine.py --section fused [--fused-model PATH]
+        [--fused-sizes 1000 10000 100000] [--numpy-sizes 1000 10000]
 
-Prints load time, single-run time (euler at TIME STEP and RK45), ensemble per-member time,
-peak memory of the largest ensemble and the ratios against pysd. No timing is asserted
-anywhere; this script only reports.
+Section "engine": load time, single-run time (euler at TIME STEP and RK45), ensemble per-member
+time, peak memory of the largest ensemble and the ratios against pysd.
+Section "fused": the numba backend on the flagship model: JIT compile time (cold, in a fresh
+cache folder) and the time to load the compiled kernel from that cache in a new process; single
+euler run numpy vs numba vs pysd; per-member cost of euler ensembles (every scalar constant drawn
+within +-10 % of its value) for numba and numpy; and the largest difference between the two.
+No timing is asserted anywhere; this script only reports.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +34,8 @@ sys.path.insert(0, str(ROOT))
 import simulator  # noqa: E402
 
 DEFAULT_MODEL = ROOT / "benchmarks" / "models" / "benchmark_model.mdl"
+FLAGSHIP = ROOT / "models" / "zhejiang_innovation_openness.mdl"
+CONTROL = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
 
 
 def timed(fn, repeat):
@@ -49,16 +59,123 @@ def ensemble_params(model, n, rng):
     return params
 
 
+def spread_params(model, n, rng, spread=0.1):
+    """Every scalar constant (not the control ones) drawn uniformly within +-spread of its value."""
+    params = {}
+    for name, v in model.variables.items():
+        if v.kind == "constant" and not v.dims and name.upper() not in CONTROL:
+            base = float(np.ravel(model.program.defaults[model.variable(name).idx])[0])
+            if base != 0 and np.isfinite(base):
+                params[name] = base * rng.uniform(1 - spread, 1 + spread, n)
+    return params
+
+
+def max_rel(a, b) -> float:
+    worst = 0.0
+    for k in a.data:
+        x, y = a.data[k], b.data[k]
+        ok = np.isfinite(x) & (x != 0)
+        if ok.any():
+            worst = max(worst, float(np.max(np.abs(x[ok] - y[ok]) / np.abs(x[ok]))))
+    return worst
+
+
+def fused_section(args, pysd):
+    """Numba backend figures on one model (the flagship by default)."""
+    cache = Path(tempfile.mkdtemp(prefix="innosim-bench-cache-"))
+    saved = os.environ.get("INNOSIM_CACHE_DIR")
+    os.environ["INNOSIM_CACHE_DIR"] = str(cache)  # a cold cache: the compile is measured, not loaded
+    try:
+        _fused_section(args, pysd, cache)
+    finally:
+        if saved is None:
+            os.environ.pop("INNOSIM_CACHE_DIR", None)
+        else:
+            os.environ["INNOSIM_CACHE_DIR"] = saved
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _fused_section(args, pysd, cache):
+    path = Path(args.fused_model)
+    numpy_opts = simulator.RunOptions(backend="numpy")
+    numba_opts = simulator.RunOptions(backend="numba")
+    model = simulator.load(path)
+    print(f"\n== fused backend (numba) on {path.name}: {len(model.stocks)} stocks, {model.program.n_state} "
+          f"state variables, control {model.control}")
+    t = time.perf_counter()
+    first = model.run(method="euler", options=numba_opts)
+    cold = time.perf_counter() - t
+    fm = first.metadata
+    print(f"backend: {fm['backend']}")
+    if fm["backend"] != "numba":
+        return
+    print(f"JIT compile, cold cache    {fm['fused']['compile_seconds']['run_serial']:8.2f} s "
+          f"(serial driver; first run {cold:.2f} s in all)")
+    code = ("import time, simulator\n"
+            f"m = simulator.load({str(path)!r})\n"
+            "t = time.perf_counter()\n"
+            "r = m.run(method='euler', options=simulator.RunOptions(backend='numba'))\n"
+            "print(r.metadata['fused']['compile_seconds']['run_serial'], time.perf_counter() - t)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if out.returncode == 0:
+        load, total = (float(x) for x in out.stdout.split())
+        print(f"kernel from the disk cache {load:8.2f} s in a new process (first run {total:.2f} s in all)")
+    src = tempfile.mkdtemp()
+    shutil.copy(path, src)
+    pm = pysd.read_vensim(str(Path(src) / path.name))
+    t_pysd, _ = timed(lambda: pm.run(), args.repeat)
+    t_np, ref = timed(lambda: model.run(method="euler", options=numpy_opts), args.repeat)
+    t_nb, res = timed(lambda: model.run(method="euler", options=numba_opts), args.repeat)
+    loop = res.metadata["fused"]["loop_seconds"]
+    print(f"single euler run   pysd {t_pysd * 1e3:8.1f} ms   numpy {t_np * 1e3:8.1f} ms   "
+          f"numba {t_nb * 1e3:6.2f} ms (compiled loop {loop * 1e3:.2f} ms) -> x{t_np / t_nb:.0f} vs numpy, "
+          f"x{t_pysd / t_nb:.0f} vs pysd")
+    print(f"numba vs numpy: max relative difference {max_rel(ref, res):.1e}")
+    rng = np.random.default_rng(0)
+    outputs = args.outputs or model.stocks
+    for n in args.fused_sizes:
+        params = spread_params(model, n, rng)
+        runs = [("numba", numba_opts)] + ([("numpy", numpy_opts)] if n in args.numpy_sizes else [])
+        got = {}
+        for label, opts in runs:
+            if label == "numba" and n == args.fused_sizes[0]:
+                model.run(spread_params(model, 32, rng), method="euler", options=opts, outputs=outputs)  # compile
+            t = time.perf_counter()
+            got[label] = model.run(params, method="euler", options=opts, outputs=outputs)
+            dt = time.perf_counter() - t
+            extra = ""
+            if label == "numba":
+                md = got[label].metadata["fused"]
+                extra = (f", compiled loop {md['loop_seconds'] / n * 1e6:7.1f} us/member "
+                         f"(parallel driver compiled in {md['compile_seconds'].get('run_parallel', 0):.1f} s)")
+            print(f"ensemble N={n:7d} {label}: {dt:8.2f} s, {dt / n * 1e6:8.1f} us/member "
+                  f"(pysd single run / member cost x{t_pysd / (dt / n):,.0f}){extra}")
+        if len(got) == 2:
+            print(f"  numba vs numpy at N={n}: max relative difference {max_rel(got['numpy'], got['numba']):.1e}")
+    shutil.rmtree(src, ignore_errors=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(DEFAULT_MODEL))
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--outputs", nargs="*", default=None, help="variables kept in ensemble runs")
+    ap.add_argument("--section", choices=["engine", "fused", "all"], default="all")
+    ap.add_argument("--fused-model", default=str(FLAGSHIP))
+    ap.add_argument("--fused-sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    ap.add_argument("--numpy-sizes", type=int, nargs="*", default=[1000, 10000],
+                    help="fused-section ensemble sizes also run on the numpy backend")
     args = ap.parse_args(argv)
     import pysd
 
     warnings.filterwarnings("ignore")
+    if args.section in ("fused", "all"):
+        fused_section(args, pysd)
+    if args.section == "fused":
+        return
+
     tmp = Path(tempfile.mkdtemp())
     src = tmp / Path(args.model).name
     shutil.copy(args.model, src)
@@ -70,7 +187,8 @@ def main(argv=None):
     print(f"load           pysd {t_pysd_load * 1e3:9.1f} ms   engine {t_load * 1e3:9.1f} ms")
 
     t_pysd, pdf = timed(lambda: pm.run(), args.repeat)
-    t_eu, res = timed(lambda: model.run(method="euler"), args.repeat)
+    npo = simulator.RunOptions(backend="numpy")  # this section measures the numpy path
+    t_eu, res = timed(lambda: model.run(method="euler", options=npo), args.repeat)
     t_rk, _ = timed(lambda: model.run(method="RK45"), args.repeat)
     df = res.to_frame()
     cols = [c for c in df.columns if c in pdf.columns]
@@ -87,7 +205,7 @@ def main(argv=None):
         for method in ("euler", "RK45"):
             tracemalloc.start()
             t0 = time.perf_counter()
-            r = model.run(params, method=method, outputs=outputs)
+            r = model.run(params, method=method, outputs=outputs, options=npo)
             dt = time.perf_counter() - t0
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()

@@ -10,6 +10,7 @@ The product, :class:`Program`, holds three generated functions and the data they
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,6 +54,8 @@ class Program:
     run_order: list[tuple[str, int]]
     source_text: str
     stock_names: list[str] = field(default_factory=list)
+    compiler: object = None  # the Compiler (syntax trees, layout) for other code generators
+    init_uses_clock: bool = True  # False: init() gives the same values whatever the clock says
 
 
 class _NotStatic(Exception):
@@ -481,7 +484,9 @@ class Compiler:
                        n_state=n_state, defaults=defaults, init=ns["_init"], rhs=ns["_rhs"],
                        values=ns["_values"], switches=ns["_switches"], run_order=run_order,
                        source_text=src,
-                       stock_names=[v.name for v in order if v.is_stock])
+                       stock_names=[v.name for v in order if v.is_stock], compiler=self,
+                       init_uses_clock=bool(re.search(r"\bC\b", src[src.index(":", src.index("def _init")):
+                                                                       src.index("def _rhs")])))
 
     def _toposort(self, nodes, deps_of, what):
         order, state = [], {}

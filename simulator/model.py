@@ -8,20 +8,38 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import fused as fused_backend
 from . import runtime as rt
 from .compiler import Compiler, Program
 from .errors import NonFiniteError, ParameterError, SimulatorError, SolverError
+from .fused import BACKENDS
 from .loader import read_source
 from .names import normalize, suggest
 from .result import Result, VariableMeta
-from .solvers import FIXED, NonFiniteState, check_method, integrate_adaptive, integrate_fixed
+from .solvers import (
+    FIXED,
+    NonFiniteState,
+    SolverStats,
+    check_method,
+    integrate_adaptive,
+    integrate_fixed,
+)
 
 __version__ = "0.1.0"
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to integrate. Times in model time units; ``None`` means the model's own value."""
+    """How to integrate. Times in model time units; ``None`` means the model's own value.
+
+    ``backend`` chooses how euler/rk4 runs are computed: "numpy" (vectorised, no compiling),
+    "numba" (a compiled loop per member, see :mod:`simulator.fused`; compiled once per machine
+    and model structure, seconds) or "auto" (numba for models whose numpy run would take at
+    least ``fused.AUTO_MIN_SECONDS`` per member, judged from the model's size and number of steps
+    only; numpy for smaller ones). Both give the same numbers (bit for bit, or within 1e-12
+    where numpy's SIMD pow/exp round differently from libm's); ``metadata["backend"]`` says which
+    ran, and why not numba when it did not.
+    """
 
     rtol: float = 1e-6
     atol: float = 1e-6
@@ -32,8 +50,11 @@ class RunOptions:
     switch_times: tuple = ()
     max_step: float = np.inf
     check_finite: bool = True
+    backend: str = "auto"  # auto | numpy | numba: how fixed-step (euler, rk4) runs are computed
 
     def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise ParameterError(f"RunOptions.backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         for name in ("rtol", "atol", "time_step", "saveper"):
             v = getattr(self, name)
             if v is not None and not (np.isfinite(v) and v > 0):
@@ -66,6 +87,8 @@ class Model:
         self.path = self.source.path
         self.sha256 = self.source.sha256
         self._variants: dict[frozenset, Program] = {}
+        self._fused: dict[frozenset, object] = {}  # kernel variant -> fused.Kernel, or why there is none
+        self._metas: dict[int, VariableMeta] = {}
         self.program = self._program(frozenset())
         self._index = {v.key: v for v in self.program.vars.values()}
 
@@ -257,7 +280,7 @@ class Model:
         clock = rt.Clock(dt=1.0, fixed=fixed, t0=t0, seed=seed)
         # the first pass gives the control values (they may be expressions) ...
         with np.errstate(all="ignore"):
-            _, S = prog.init(P, t0, clock, m)
+            y_first, S = prog.init(P, t0, clock, m)
         C = {"t0": t0}
         for key in ("final_time", "time_step", "saveper"):
             val = ctl[key] if ctl[key] is not None else S[prog.vars[key].idx]
@@ -271,8 +294,11 @@ class Model:
             raise ParameterError(f"{self.path}: FINAL TIME {C['tf']} is before INITIAL TIME {t0}")
         clock.dt = C["dt"]
         clock.nsteps = int(np.floor((C["tf"] - t0) / C["dt"] + 1e-9))
-        with np.errstate(all="ignore"):
-            y0, S = prog.init(P, t0, clock, m)
+        if prog.init_uses_clock:  # otherwise the first pass already gave every value
+            with np.errstate(all="ignore"):
+                y0, S = prog.init(P, t0, clock, m)
+        else:
+            y0 = y_first
         C["clock"] = clock
         return y0, S, C, P
 
@@ -309,9 +335,25 @@ class Model:
 
         clip = [(a, b) for sid, a, b, _ in prog.blocks
                 if prog.statefuls[sid].kind == "integ" and prog.statefuls[sid].non_negative]
+        chosen = self._chosen(prog, outputs)
+        kernel, driver, backend = fused_backend.select(self, prog, key, method, opts, clock.nsteps, m)
+        fused = None
+        if kernel is not None:
+            try:
+                fused = kernel.integrate(prog, P, S, y0, t0=t0, dt=dt, nsteps=clock.nsteps, save_times=save_times,
+                                         rk=method == "rk4", check=opts.check_finite, wanted=chosen, members=m,
+                                         parallel=driver == "parallel")
+            except fused_backend.FusedUnsupported as exc:
+                fused_backend.forget(self, kernel, str(exc))
+                kernel, backend = None, f"numpy (fused backend: {exc})"
+            if fused is None and kernel is not None:
+                backend = "numpy (fused backend: a value became non-finite; the numpy path reports where)"
         try:
             with np.errstate(all="ignore"):
-                if fixed:
+                if fused is not None:
+                    stats = SolverStats(method=method, nfev=fused[3], steps=clock.nsteps, segments=1)
+                    states = fused[1][: fused[2]]
+                elif fixed:
                     states, stats = integrate_fixed(rhs, y0, t0, dt, clock.nsteps, save_times, method, clip,
                                                     opts.check_finite)
                 else:
@@ -327,32 +369,51 @@ class Model:
         if not stats.success and not status:
             raise SolverError(f"{self.path}: solver {method} failed: {stats.message}")
         save_times = save_times[: len(states)]
-        data, meta = self._collect(prog, P, S, clock, save_times, states, outputs, m)
+        if fused is not None:
+            data, meta = fused_backend.collect(S, chosen, fused, m), {v.name: self._meta(v) for v in chosen}
+        else:
+            data, meta = self._collect(prog, P, S, clock, save_times, states, chosen, m)
         if opts.check_finite:
-            self._check_outputs(prog, data, save_times)
+            if fused is not None and np.isfinite(fused[1][: fused[2]]).all():
+                # the kernel's columns are finite: only values taken from the initial pass remain
+                from_kernel = {v.name for v in chosen if v.idx in fused[0]}
+                self._check_outputs(prog, {k: v for k, v in data.items() if k not in from_kernel}, save_times)
+            else:
+                self._check_outputs(prog, data, save_times)
         elapsed = _time.perf_counter() - started
         metadata = {
             "model": str(self.path), "model_sha256": self.sha256, "engine_version": __version__,
             "method": method, "rtol": opts.rtol, "atol": opts.atol, "time_step": dt, "saveper": saveper,
             "members": m, "seed": seed, "params": dict(params or {}),
-            "solver": stats.__dict__, "seconds": elapsed,
+            "solver": stats.__dict__, "seconds": elapsed, "backend": backend,
         }
+        if kernel is not None:
+            metadata["fused"] = {"kernel": kernel.origin, "compile_seconds": dict(kernel.compile_seconds),
+                                 "loop_seconds": kernel.last_seconds}
         return Result(times=save_times, data=data, meta=meta, n_members=m, metadata=metadata,
                       status=[{"success": stats.success, "message": stats.message}])
 
-    def _collect(self, prog, P, S, clock, times, states, outputs, m):
+    def _chosen(self, prog, outputs):
         wanted = None
         if outputs is not None:
             wanted = {self._find(o).idx for o in outputs}
-        space = self.source.subscripts
-        data, meta = {}, {}
-        chosen = [v for v in prog.order if v.kind != "lookup" and (wanted is None or v.idx in wanted)]
-        for v in chosen:
-            data[v.name] = np.empty((len(times),) + v.shape + (m,))
-            meta[v.name] = VariableMeta(
+        return [v for v in prog.order if v.kind != "lookup" and (wanted is None or v.idx in wanted)]
+
+    def _meta(self, v) -> VariableMeta:
+        meta = self._metas.get(v.idx)
+        if meta is None:
+            space = self.source.subscripts
+            meta = self._metas[v.idx] = VariableMeta(
                 name=v.name, dims=tuple(space.display.get(d, d) for d in v.dims),
                 coords=tuple(tuple(space.display.get(e, e) for e in space.ranges[d]) for d in v.dims),
                 units=v.element.units)
+        return meta
+
+    def _collect(self, prog, P, S, clock, times, states, chosen, m):
+        data, meta = {}, {}
+        for v in chosen:
+            data[v.name] = np.empty((len(times),) + v.shape + (m,))
+            meta[v.name] = self._meta(v)
         with np.errstate(all="ignore"):
             for k, t in enumerate(times):
                 vals = prog.values(np.float64(t), states[k], P, S, clock)
@@ -422,7 +483,8 @@ def _as_array(key, value, shape) -> np.ndarray:
     except (TypeError, ValueError):
         raise ParameterError(f"{key!r}: expected a number or an array of numbers, got {type(value).__name__}") from None
     if arr.ndim == 0:
-        return arr.reshape(shape + (1,))
+        # a plain number: the same value in every element of a subscripted constant
+        return np.full(shape + (1,), float(arr))
     if arr.shape == shape:
         return arr[..., None]
     if arr.ndim == 1 and shape == ():

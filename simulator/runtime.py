@@ -187,6 +187,16 @@ def reduce(fn, x, n_keep: int, bang_lens: tuple[int, ...]):
         x = x.reshape((1,) * (full_rank - x.ndim) + x.shape)
     shape = x.shape[:n_keep] + tuple(bang_lens) + x.shape[-1:]
     x = np.broadcast_to(x, shape)
+    if fn is np.sum or fn is np.prod:
+        # a sequential sum over the reduced cells in C order: np.sum's pairwise order depends on
+        # the memory layout (it differs between one member and many), the fused kernel's does not
+        flat = np.reshape(x, shape[:n_keep] + (-1,) + shape[-1:])
+        lead = (slice(None),) * n_keep
+        op = np.add if fn is np.sum else np.multiply
+        acc = np.array(flat[lead + (0,)])
+        for i in range(1, flat.shape[n_keep]):
+            op(acc, flat[lead + (i,)], out=acc)
+        return acc
     axes = tuple(range(n_keep, n_keep + nb))
     return fn(x, axis=axes)
 
