@@ -1,0 +1,83 @@
+"""``innosim serve``: run the workshop dashboard with uvicorn.
+
+    innosim serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR] [--no-browser]
+
+The server binds to 127.0.0.1 unless told otherwise; ``--host 0.0.0.0`` opens it to a workshop
+LAN (participants then browse to http://<this machine's address>:<port>/ and the facilitator to
+/facilitator).
+"""
+from __future__ import annotations
+
+import argparse
+import errno
+import socket
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+
+from .store import default_data_dir
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="innosim serve", description="Start the workshop dashboard "
+                                "(FastAPI + uvicorn; plotly.js is served locally, nothing leaves the machine).")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; 0.0.0.0 opens the dashboard to the LAN)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder of the submissions database (default: $INNOSIM_DATA_DIR, else "
+                        f"{default_data_dir()})")
+    p.add_argument("--model", default=None, help="model file (default: the catalogue's flagship model)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    return p
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as uvicorn does: TIME_WAIT is no conflict
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            return exc.errno not in (errno.EADDRINUSE, errno.EACCES)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``innosim serve``; returns the process exit code."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if not 0 < args.port < 65536:
+        print(f"innosim serve: error: --port {args.port} is not a TCP port", file=sys.stderr)
+        return 2
+    try:
+        import uvicorn
+
+        from .app import create_app
+        from .simulation import Simulation
+    except ImportError as exc:
+        print(f"innosim serve: error: the dashboard needs the 'dashboard' extra "
+              f"(pip install 'innosim[dashboard]'): {exc}", file=sys.stderr)
+        return 2
+    if not _port_free(args.host, args.port):
+        print(f"innosim serve: error: {args.host}:{args.port} is already in use; choose another --port",
+              file=sys.stderr)
+        return 2
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
+    try:
+        app = create_app(data_dir, simulation=Simulation(args.model))
+    except (ValueError, OSError) as exc:   # bad model, catalogue, exercises or data folder
+        print(f"innosim serve: error: {exc}", file=sys.stderr)
+        return 2
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    url = f"http://{shown}:{args.port}/"
+    print(f"innosim dashboard on {url}  (facilitator view: {url}facilitator)\n"
+          f"submissions are stored in {data_dir}; press Ctrl+C to stop")
+    if not args.no_browser:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+/* innosim dashboard: strings and helpers shared by the workshop page and the facilitator view.
+   Names of levers, KPIs, assumptions and exercises come from the server (catalogue and model
+   documentation); this file holds only the words of the interface itself. */
+"use strict";
+
+const I18N = {
+  en: {
+    title: "innosim · Zhejiang innovation & openness",
+    undo: "Undo", reset: "Reset", replay: "Replay last change", share: "Copy link",
+    save: "Save scenario", submit: "Submit to facilitator", facilitator: "Facilitator view",
+    workshop: "Workshop page",
+    advanced: "Advanced: start year and ramp", start: "start", ramp: "ramp (years)",
+    levers: "Policy levers", shocks: "Shocks", assumptions: "Assumptions (uncertain)",
+    assumptions_hint: "Uncertain model constants, within the ranges documented in the model. They change the world, not the policy.",
+    exercises: "Exercises", saved: "Saved scenarios", no_saved: "Nothing saved yet.",
+    overlay: "overlay", load: "load", remove: "delete",
+    baseline: "baseline", scenario: "current scenario",
+    year_of_interest: "Year", extra_cost: "Extra fiscal cost", extra_cost_note: "cumulative, levers vs. no policy change",
+    vs_baseline: "vs. baseline", city_view: "Regions", city_title: "by region",
+    start_exercise: "Start", leave_exercise: "Leave exercise", goal: "Goal", met: "Goal met", not_met: "Not met yet",
+    now: "now", need: "need", budget: "budget", within_budget: "within budget", over_budget: "over budget",
+    locked: "fixed by the exercise", locked_broken: "Put these back as the exercise set them:",
+    predict_first: "Make your prediction first — the charts are hidden until you reveal.",
+    your_prediction: "Your prediction", reveal: "Reveal", model_answer: "Model", close: "close enough!", off: "off by",
+    ranking: "Exports per 亿元 of extra cost, each lever alone", per_yuan: "per 亿元", gain: "gain", cost: "cost",
+    lesson: "What this shows", all_cities: "all", lagging: "lagging regions", cities_hint: "Regions that receive the fund",
+    change: "change vs. baseline", pct_change: "% change vs. baseline", value: "",
+    team: "Team name", scenario_name: "Scenario name", cancel: "Cancel", ok: "OK",
+    submitted: "Submitted to the facilitator as #", saved_ok: "Saved", link_copied: "Link copied",
+    copy_this: "Copy this link:", model_mismatch: "This link was made with model version {a}; the server runs {b}. Results may differ.",
+    error: "Error", restore: "back to baseline", description: "", seed: "Source",
+    submissions: "Team submissions", refresh: "Refresh", export_csv: "Export CSV", export_png: "Export PNG (charts)",
+    created: "submitted", exercise: "exercise", goal_met: "goal", delete_q: "Delete this submission?", none_yet: "No submissions yet.",
+    solution: "Example solution", show_solution: "Show example solution", settings: "settings",
+    loading: "Loading…", running: "running…", server_time: "model run", funded: "funded regions",
+  },
+  zh: {
+    title: "innosim · 浙江创新与开放政策模拟",
+    undo: "撤销", reset: "重置", replay: "重放上一步", share: "复制链接",
+    save: "保存情景", submit: "提交给主持人", facilitator: "主持人视图",
+    workshop: "研讨页面",
+    advanced: "高级: 起始年份与过渡期", start: "起始年", ramp: "过渡期 (年)",
+    levers: "政策杠杆", shocks: "外部冲击", assumptions: "假设 (不确定参数)",
+    assumptions_hint: "模型中不确定的常数, 取值限于模型文档给出的范围。它们改变的是外部世界, 而不是政策。",
+    exercises: "练习", saved: "已保存的情景", no_saved: "尚未保存情景。",
+    overlay: "叠加", load: "载入", remove: "删除",
+    baseline: "基准", scenario: "当前情景",
+    year_of_interest: "年份", extra_cost: "新增财政成本", extra_cost_note: "累计, 杠杆相对于不调整政策",
+    vs_baseline: "相对基准", city_view: "地区", city_title: "分地区",
+    start_exercise: "开始", leave_exercise: "退出练习", goal: "目标", met: "目标达成", not_met: "尚未达成",
+    now: "当前", need: "要求", budget: "预算", within_budget: "未超预算", over_budget: "超出预算",
+    locked: "由练习设定", locked_broken: "请将以下设置恢复为练习给定的值:",
+    predict_first: "请先预测 —— 揭晓之前图表被隐藏。",
+    your_prediction: "你的预测", reveal: "揭晓", model_answer: "模型结果", close: "预测很接近!", off: "相差",
+    ranking: "各杠杆单独实施时每亿元新增成本带来的出口", per_yuan: "每亿元", gain: "增量", cost: "成本",
+    lesson: "启示", all_cities: "全部", lagging: "相对落后地区", cities_hint: "获得资金的地区",
+    change: "相对基准的变化", pct_change: "相对基准的变化 (%)", value: "",
+    team: "小组名称", scenario_name: "情景名称", cancel: "取消", ok: "确定",
+    submitted: "已提交给主持人, 编号 #", saved_ok: "已保存", link_copied: "链接已复制",
+    copy_this: "请复制此链接:", model_mismatch: "此链接基于模型版本 {a}; 服务器运行的是 {b}。结果可能不同。",
+    error: "错误", restore: "恢复基准", description: "", seed: "来源",
+    submissions: "各组提交", refresh: "刷新", export_csv: "导出 CSV", export_png: "导出 PNG (图表)",
+    created: "提交时间", exercise: "练习", goal_met: "目标", delete_q: "删除这条提交?", none_yet: "尚无提交。",
+    solution: "参考答案", show_solution: "显示参考答案", settings: "设置",
+    loading: "加载中…", running: "计算中…", server_time: "模型运行", funded: "获资助地区",
+  },
+};
+
+const CITY_NAMES = {
+  Ningbo: "宁波", Hangzhou: "杭州", Jinhua: "金华", Yiwu: "义乌", Jiaxing: "嘉兴", Shaoxing: "绍兴",
+  Zhoushan: "舟山", Wenzhou: "温州", Taizhou: "台州", Huzhou: "湖州", Quzhou: "衢州", Lishui: "丽水",
+};
+
+const UNITS = {
+  "亿元/Year": { en: "亿元/yr", zh: "亿元/年" }, "亿元": { en: "亿元", zh: "亿元" },
+  clusters: { en: "clusters", zh: "个" }, enterprises: { en: "firms", zh: "家" },
+  FTE: { en: "FTE", zh: "人年" }, Dmnl: { en: "", zh: "" }, "1/Year": { en: "/yr", zh: "/年" },
+  Year: { en: "yr", zh: "年" },
+};
+
+const Common = {
+  lang: "en",
+  t(key) { return (I18N[this.lang] && I18N[this.lang][key]) ?? I18N.en[key] ?? key; },
+  /** A {zh, en} object (or a string) in the current language. */
+  L(obj) { if (obj == null) return ""; if (typeof obj === "string") return obj; return obj[this.lang] || obj.en || ""; },
+  city(name) { return this.lang === "zh" ? (CITY_NAMES[name] || name) : name; },
+  unit(u) { const m = UNITS[u]; return m ? m[this.lang] : (u || ""); },
+  /** Numbers for people: thousands separators, about three significant digits. */
+  fmt(v, digits) {
+    if (v == null || !isFinite(v)) return "–";
+    const a = Math.abs(v);
+    const d = digits ?? (a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3);
+    return v.toLocaleString(this.lang === "zh" ? "zh-CN" : "en-US", { minimumFractionDigits: 0, maximumFractionDigits: d });
+  },
+  signed(v, digits) { if (v == null || !isFinite(v)) return "–"; return (v > 0 ? "+" : v < 0 ? "−" : "±") + this.fmt(Math.abs(v), digits); },
+  async json(url, options) {
+    const res = await fetch(url, options);
+    let body = null;
+    try { body = await res.json(); } catch (e) { body = null; }
+    if (!res.ok) {
+      const err = new Error((body && body.error) || `${res.status} ${res.statusText}`);
+      err.status = res.status;
+      throw err;
+    }
+    return body;
+  },
+  post(url, data) {
+    return this.json(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
+  },
+  el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (k === "dataset") Object.assign(node.dataset, v);
+      else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) { if (c != null) node.append(c instanceof Node ? c : document.createTextNode(String(c))); }
+    return node;
+  },
+  applyStatic(root) {
+    for (const node of (root || document).querySelectorAll("[data-i18n]")) node.textContent = this.t(node.dataset.i18n);
+    for (const node of (root || document).querySelectorAll("[data-i18n-title]")) node.title = this.t(node.dataset.i18nTitle);
+    document.documentElement.lang = this.lang === "zh" ? "zh-CN" : "en";
+  },
+  /** Text typed by people, made safe for plotly labels (which read a few HTML tags). */
+  plotText(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); },
+  /** SI suffixes (k, M) only for large numbers: 0.9 must not read "900m". */
+  tickformat(values) { return Math.max(...values.map(Math.abs)) >= 1e4 ? "~s" : ""; },
+  palette: ["#d1495b", "#00798c", "#edae49", "#66a182", "#8d6a9f", "#2e4057", "#e07a5f", "#3d405b"],
+  plotConfig: { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"] },
+  fontFamily: '"Noto Sans CJK SC", "Noto Sans SC", "Noto Sans", system-ui, -apple-system, "Segoe UI", sans-serif',
+};

@@ -1,0 +1,250 @@
+"""Workshop dashboard in a real browser (Playwright driving Debian's headless chromium).
+
+The server runs as ``python -m dashboard.server`` in a subprocess on a free port with a temporary
+data folder, exactly as ``innosim serve`` would run it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+LAUNCH_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
+pytest.importorskip("fastapi", reason="the dashboard extra (fastapi, uvicorn) is not installed")
+pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
+                                reason=f"{CHROMIUM} is missing (apt-get install chromium fonts-noto-cjk)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``python -m dashboard.server`` on a free port; ``restart()`` keeps the data folder."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.proc = None
+        self.port = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> "Server":
+        self.port = _free_port()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.server", "--port", str(self.port), "--data-dir", str(self.data_dir),
+             "--no-browser"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dashboard server exited: {self.proc.stdout.read()}")
+            try:
+                with urllib.request.urlopen(self.url + "/api/health", timeout=2) as r:
+                    if json.load(r)["ok"]:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("dashboard server did not start in time")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+
+    def restart(self) -> "Server":
+        self.stop()
+        return self.start()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("innosim-data")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    yield pg
+    context.close()
+
+
+def open_dashboard(page, url: str):
+    page.goto(url)
+    page.wait_for_function("+document.body.dataset.drawn >= 1", timeout=60_000)
+
+
+def drawn(page) -> int:
+    return int(page.evaluate("+document.body.dataset.drawn"))
+
+
+def scenario_y(page, chart: int = 0) -> list:
+    return page.evaluate(f"Charts.scenarioY({chart})")
+
+
+def press(page, selector: str, key: str):
+    page.locator(selector).focus()
+    page.keyboard.press(key)
+
+
+# ----------------------------------------------------------------------------- tests
+def test_page_loads_with_no_request_leaving_the_machine(page, server):
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    open_dashboard(page, server.url + "/")
+    page.wait_for_timeout(300)
+    hosts = {urlsplit(u).netloc for u in requests if not u.startswith("data:")}
+    assert hosts == {f"127.0.0.1:{server.port}"}, requests
+    assert any(u.endswith("/vendor/plotly.min.js") for u in requests)
+    assert page.locator("#item-rd_super_deduction").count() == 1
+    assert page.locator("#assumption-list .item").count() >= 8
+    assert page.locator(".exercise-item").count() >= 4
+    assert not page.errors, page.errors
+
+
+def test_moving_a_slider_changes_the_chart(page, server):
+    open_dashboard(page, server.url + "/")
+    before = scenario_y(page, 0)
+    assert before == page.evaluate("innosim.S.base.kpis[innosim.S.charts[0]]")
+    n = drawn(page)
+    press(page, "#item-innovation_finance input[type=range]", "End")
+    page.wait_for_function(f"+document.body.dataset.drawn > {n} && Charts.scenarioY(0)[27] !== {before[27]}")
+    after = scenario_y(page, 0)
+    k = page.evaluate("innosim.S.years.indexOf(2035)")
+    assert after[k] > before[k]                      # more innovation finance, more exports
+    assert after[:17] == before[:17]                 # history is untouched
+    assert "changed" in page.locator("#item-innovation_finance").get_attribute("class")
+    assert "innovation_finance=500" in page.url
+    page.click("#btn-undo")
+    page.wait_for_function(f"Charts.scenarioY(0)[{k}] === {before[k]}")
+    assert not page.errors, page.errors
+
+
+def test_language_toggle_switches_every_label_to_chinese(page, server):
+    meta = json.loads(urllib.request.urlopen(server.url + "/api/meta").read())
+    open_dashboard(page, server.url + "/")
+    lever = meta["levers"][0]
+    kpi = next(k for k in meta["kpis"] if k["variable"] == meta["defaults"]["charts"][0])
+    assert page.locator(f"#item-{lever['id']} .name").text_content() == lever["name"]["en"]
+    page.click("#btn-lang")
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert page.locator(f"#item-{lever['id']} .name").text_content() == lever["name"]["zh"]
+    assert page.locator("#chart-title-0").text_content().startswith(kpi["name"]["zh"])
+    assert page.locator("#btn-reset").text_content() == "重置"
+    assert page.locator("#btn-lang").text_content() == "English"
+    assert "lang=zh" in page.url
+
+
+def test_url_round_trip_restores_the_same_sliders(page, browser, server):
+    open_dashboard(page, server.url + "/")
+    press(page, "#item-rd_subsidy input[type=range]", "End")
+    page.click("#assumptions-panel > summary")
+    press(page, "#assumption-lbe input[type=range]", "Home")
+    page.click("#btn-lang")
+    page.wait_for_function("location.search.includes('a.lbe=0') && location.search.includes('rd_subsidy=0.5')"
+                           " && location.search.includes('lang=zh')")
+    page.wait_for_function("innosim.settled()")
+    url = page.url
+    state = page.evaluate("JSON.stringify(innosim.S.state)")
+    outputs = page.locator("#controls output").all_text_contents()
+    y = scenario_y(page, 0)
+
+    other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    open_dashboard(other, url)
+    other.wait_for_function("innosim.settled()")
+    assert other.evaluate("JSON.stringify(innosim.S.state)") == state
+    assert other.locator("#controls output").all_text_contents() == outputs
+    assert other.evaluate("document.documentElement.lang") == "zh-CN"
+    assert scenario_y(other, 0) == y
+    other.context.close()
+
+
+def test_an_exercise_goal_flips_to_met(page, server):
+    open_dashboard(page, server.url + "/")
+    page.click(".start-ex[data-id=trade_barrier]")
+    page.wait_for_selector("#goal-badge[data-met='0']")
+    assert page.locator("#item-trade_barrier input[type=range]").is_disabled()   # locked by the exercise
+    press(page, "#item-us_eu_share input[type=range]", "Home")                 # diversify export markets
+    page.wait_for_selector("#goal-badge[data-met='1']", timeout=30_000)
+    assert page.locator("#lesson").is_visible()
+    assert "ex=trade_barrier" in page.url
+
+
+def test_prediction_hides_the_charts_until_revealed(page, server):
+    open_dashboard(page, server.url + "/")
+    page.click(".start-ex[data-id=learning_by_exporting]")
+    page.wait_for_selector("#veil", state="visible")
+    page.fill("#prediction", "-3")
+    page.click("#btn-reveal")
+    page.wait_for_selector("#veil", state="hidden")
+    assert "%" in page.locator(".predict .answer").text_content()
+
+
+def test_team_submission_appears_for_the_facilitator_and_survives_a_restart(page, browser, tmp_path):
+    srv = Server(tmp_path / "data").start()
+    try:
+        open_dashboard(page, srv.url + "/")
+        press(page, "#item-incubators input[type=range]", "End")
+        page.wait_for_function("'incubators' in innosim.S.state.levers && innosim.settled()")
+        page.click("#btn-submit")
+        page.fill("#submit-team", "Team Qiantang 钱塘")
+        page.fill("#submit-name", "incubators max")
+        page.click("#submit-ok")
+        page.wait_for_selector("#toast:not([hidden])")
+        assert "#1" in page.locator("#toast").text_content()
+
+        fac = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True).new_page()
+        fac.goto(srv.url + "/facilitator")
+        fac.wait_for_function("+document.body.dataset.loaded >= 1", timeout=60_000)
+        assert fac.locator("#fac-table td.team").all_text_contents() == ["Team Qiantang 钱塘"]
+        with fac.expect_download() as dl:
+            fac.click("#btn-csv")
+        assert "Team Qiantang 钱塘" in Path(dl.value.path()).read_text(encoding="utf-8-sig")
+        with fac.expect_download() as dl:
+            fac.click("#btn-png")
+        assert dl.value.suggested_filename.endswith(".png")
+
+        srv.restart()
+        fac.goto(srv.url + "/facilitator")
+        fac.wait_for_function("+document.body.dataset.loaded >= 1", timeout=60_000)
+        assert fac.locator("#fac-table td.team").all_text_contents() == ["Team Qiantang 钱塘"]
+        fac.context.close()
+    finally:
+        srv.stop()
