@@ -1,0 +1,235 @@
+"""``innosim sensitivity`` and ``innosim robustness``: thin layers over the library.
+
+``main_sensitivity(argv)`` and ``main_robustness(argv)`` take argument lists and return an exit
+code (0 ok, 2 bad input: the message names the file and key, no traceback); ``add_commands``
+registers both on an existing argparse sub-parser set.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from simulator import RunOptions
+from simulator.errors import SimulatorError
+
+from .distributed import Compute, executor
+from .ensemble import DEFAULT_KPIS, DEFAULT_YEAR, EnsembleOptions
+from .methods.sobol import runs as sobol_runs
+from .report import (
+    Section,
+    plot_bands,
+    plot_distributions,
+    plot_morris,
+    plot_shares,
+    plot_sobol,
+    plot_tornado,
+    write_report,
+)
+from .robustness import DIRECTIONS, robustness
+from .study import Study
+from .uncertainty import from_model, load_uncertainties
+
+ROOT = Path(__file__).resolve().parent.parent
+FLAGSHIP = ROOT / "models" / "zhejiang_innovation_openness.mdl"
+FLAGSHIP_UNCERTAINTIES = ROOT / "models" / "zhejiang_uncertainties.toml"
+DEFAULT_SAMPLES = {"oat": 0, "mc": 1000, "morris": 20, "sobol": 512}
+
+
+# ------------------------------------------------------------------------------ arguments
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=str(FLAGSHIP), help="model file (default: the flagship model)")
+    p.add_argument("--uncertainties", metavar="TOML",
+                   help="uncertainty file (default: models/zhejiang_uncertainties.toml for the flagship, "
+                        "else uniform over every documented range)")
+    p.add_argument("--year", type=float, action="append", help=f"year the KPIs are read at (default {DEFAULT_YEAR:g})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
+    p.add_argument("--out", help="output folder for CSV, PNG and index.html")
+    p.add_argument("--method-solver", "--solver", dest="solver", default="euler",
+                   help="integration method: euler (default, at TIME STEP), rk4, RK45, ...")
+    p.add_argument("--chunk-size", type=int, default=5000, help="members per vectorised run (default 5000)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, help="start a Dask LocalCluster with K worker processes")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler, e.g. tcp://host:8786")
+
+
+def sensitivity_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--method", choices=["oat", "mc", "morris", "sobol"], default="mc",
+                   help="oat (tornado), mc (Monte Carlo bands), morris, sobol (default mc)")
+    p.add_argument("--samples", type=int, metavar="N",
+                   help="mc: members (1000); morris: trajectories (20); sobol: base sample, runs = N(D+2), "
+                        "a power of two (512); oat: not used")
+    p.add_argument("--kpi", action="append", help=f"output to analyse (repeatable; default {', '.join(DEFAULT_KPIS)})")
+    p.add_argument("--scenario", help="run the analysis under this scenario (name or .toml; default: the model as is)")
+    _common(p)
+    return p
+
+
+def robustness_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario names or .toml files (two or more)")
+    p.add_argument("--kpi", default=DEFAULT_KPIS[0], help=f"KPI compared (default {DEFAULT_KPIS[0]!r})")
+    p.add_argument("--direction", choices=DIRECTIONS, default="maximise", help="is more of the KPI better?")
+    p.add_argument("--samples", type=int, default=1000, metavar="N", help="uncertainty members (default 1000)")
+    _common(p)
+    return p
+
+
+def add_commands(subparsers) -> None:
+    """Register ``sensitivity`` and ``robustness`` on ``parser.add_subparsers()``; each sets ``func``."""
+    s = subparsers.add_parser("sensitivity", help="Monte Carlo bands, tornado, Morris and Sobol analyses")
+    sensitivity_arguments(s).set_defaults(func=lambda a: _guard("sensitivity", _sensitivity, a))
+    r = subparsers.add_parser("robustness", help="share of uncertain futures in which one policy beats another")
+    robustness_arguments(r).set_defaults(func=lambda a: _guard("robustness", _robustness, a))
+
+
+def main_sensitivity(argv: list[str] | None = None) -> int:
+    p = sensitivity_arguments(argparse.ArgumentParser(prog="innosim sensitivity", description=__doc__.splitlines()[0]))
+    return _guard("sensitivity", _sensitivity, p.parse_args(argv))
+
+
+def main_robustness(argv: list[str] | None = None) -> int:
+    p = robustness_arguments(argparse.ArgumentParser(prog="innosim robustness", description=__doc__.splitlines()[0]))
+    return _guard("robustness", _robustness, p.parse_args(argv))
+
+
+def _guard(name, fn, args) -> int:
+    try:
+        return fn(args)
+    except (SimulatorError, FileNotFoundError) as exc:
+        print(f"innosim {name}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+# ------------------------------------------------------------------------------ shared set-up
+def _setup(args):
+    import simulator
+
+    model = simulator.load(args.model)
+    if args.uncertainties:
+        spec = load_uncertainties(args.uncertainties, model=model)
+    elif Path(args.model).resolve() == FLAGSHIP.resolve() and FLAGSHIP_UNCERTAINTIES.is_file():
+        spec = load_uncertainties(FLAGSHIP_UNCERTAINTIES, model=model)
+    else:
+        spec = from_model(model)
+        print(f"no --uncertainties: uniform over the documented ranges of {len(spec)} constants")
+    opts = EnsembleOptions(method=args.solver, chunk_size=args.chunk_size,
+                           progress=False if args.no_progress else None, run_options=RunOptions())
+    compute = Compute(workers=args.workers, scheduler=args.scheduler)
+    return model, spec, opts, compute
+
+
+def _scenario_params(name: str, model) -> tuple[str, dict]:
+    try:
+        from policies import load_scenario, scenario_params
+    except ImportError as exc:
+        raise SimulatorError(f"scenarios need the policies package ({exc})") from None
+    scenario = load_scenario(name)
+    label = Path(name).stem if name.endswith(".toml") else name
+    return label, scenario_params(scenario, model)
+
+
+def _print(df, cols, n=12):
+    """The first rows of a table, or the first five per output when it has several outputs."""
+    if "output" in df.columns and df["output"].nunique() > 1:
+        df = df.groupby("output", sort=False).head(5)
+    else:
+        df = df.head(n)
+    print(df[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
+
+
+# ------------------------------------------------------------------------------ commands
+def _sensitivity(args) -> int:
+    model, spec, opts, compute = _setup(args)
+    n = args.samples if args.samples is not None else DEFAULT_SAMPLES[args.method]
+    if args.method != "oat" and n < 2:
+        raise SimulatorError(f"--samples must be at least 2 for {args.method}, got {n}")
+    params = {}
+    scen = "model as is"
+    if args.scenario:
+        scen, params = _scenario_params(args.scenario, model)
+    years = tuple(args.year or (DEFAULT_YEAR,))
+    kpis = tuple(args.kpi or DEFAULT_KPIS)
+    out = Path(args.out or f"out/sensitivity-{args.method}")
+    runs = {"oat": 1 + 2 * len(spec), "mc": n, "morris": n * (len(spec) + 1),
+            "sobol": sobol_runs(n, len(spec))}[args.method]
+    print(f"{args.method}: {len(spec)} uncertain parameters, {runs:,} runs of {Path(args.model).name} "
+          f"({args.solver}), KPIs {', '.join(kpis)} in {', '.join(f'{y:g}' for y in years)}; {compute.description}")
+    if args.method == "sobol" and n & (n - 1):
+        print(f"note: --samples {n} is not a power of two; Sobol sequences converge best at 2^k")
+    sections = [Section("Uncertainties", f"{spec.path or 'model ranges'}; scenario: {scen}",
+                        tables={"uncertainties": spec.to_frame()})]
+    with executor(compute) as ex:
+        study = Study(model, spec, kpis=kpis, years=years, params=params, options=opts, compute=ex)
+        if args.method == "mc":
+            res = study.monte_carlo(n, seed=args.seed)
+            kpi_values = study.kpi_values(res.ensemble)
+            members = res.ensemble.samples.assign(
+                **{o: kpi_values[:, i] for i, o in enumerate(study.outputs)}).reset_index()
+            figs = {f"bands_{_slug(k)}": plot_bands(res.bands, k, years=years) for k in kpis if "[" not in k}
+            sections.append(Section("Monte Carlo", f"{n} members, seed {args.seed}; bands are the 5/25/50/75/95th "
+                                    "percentiles over members", figs,
+                                    {"summary": res.summary, "bands": res.bands, "members": members}))
+            _print(res.summary, ["output", "p5", "p50", "p95", "mean"])
+        elif args.method == "oat":
+            table = study.oat()
+            figs = {f"tornado_{_slug(o)}": plot_tornado(table, o) for o in study.outputs}
+            sections.append(Section("One at a time", "each parameter at the ends of its range, others at the "
+                                    "model's values", figs, {"oat": table}))
+            _print(table, ["output", "parameter", "low", "high", "y_low", "y_high", "swing"])
+        elif args.method == "morris":
+            table = study.morris(n, seed=args.seed)
+            figs = {f"morris_{_slug(o)}": plot_morris(table, o) for o in study.outputs}
+            sections.append(Section("Morris", f"{n} trajectories, 4 levels, seed {args.seed}", figs, {"morris": table}))
+            _print(table, ["output", "parameter", "mu_star", "mu_star_conf", "sigma"])
+        else:
+            table = study.sobol(n, seed=args.seed)
+            figs = {f"sobol_{_slug(o)}": plot_sobol(table, o) for o in study.outputs}
+            sections.append(Section("Sobol", f"base sample {n}, {runs} runs, seed {args.seed}; error bars are "
+                                    "95 % bootstrap confidence intervals", figs, {"sobol": table}))
+            _print(table, ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
+    page = write_report(out, f"innosim sensitivity: {args.method}", sections,
+                        meta={"model": args.model, "sha256": model.sha256[:12], "method": args.method,
+                              "samples": n, "runs": runs, "seed": args.seed, "solver": args.solver,
+                              "compute": compute.description})
+    print(f"wrote {page} and CSV/PNG files in {out}")
+    return 0
+
+
+def _robustness(args) -> int:
+    if len(args.scenarios) < 2:
+        raise SimulatorError("name at least two scenarios to compare")
+    model, spec, opts, compute = _setup(args)
+    scenarios = dict(_scenario_params(s, model) for s in args.scenarios)
+    year = (args.year or [DEFAULT_YEAR])[0]
+    print(f"robustness: {len(scenarios)} scenarios × {args.samples:,} members of {len(spec)} uncertainties; "
+          f"{args.kpi} in {year:g}, {args.direction}; {compute.description}")
+    res = robustness(model, scenarios, spec, args.kpi, year, args.samples, args.seed, direction=args.direction,
+                     options=opts, compute=compute)
+    out = Path(args.out or "out/robustness")
+    title = f"{args.kpi} ({year:g})"
+    shares = res.shares.reset_index()
+    sec = Section("Robustness", f"{args.samples} members, seed {args.seed}; KPI to {args.direction}. "
+                  "share = fraction of members in which the row scenario beats the column scenario; "
+                  "regret = best scenario's value in the member minus this scenario's value.",
+                  {"shares": plot_shares(res.shares, title=f"{title}: row beats column"),
+                   "distribution": plot_distributions(res.values, title=title)},
+                  {"regret": res.regret, "shares": shares, "pairs": res.pairs(),
+                   "members": res.samples.join(res.values).reset_index()})
+    page = write_report(out, f"innosim robustness: {title}", [sec],
+                        meta={"model": args.model, "scenarios": ", ".join(scenarios), "kpi": args.kpi,
+                              "year": year, "direction": args.direction, "members": args.samples,
+                              "seed": args.seed, "compute": compute.description})
+    _print(res.pairs(), ["a", "b", "share_a_beats_b", "mean_difference"], n=30)
+    print()
+    _print(res.regret, ["scenario", "p50", "share_best", "mean_regret", "max_regret"])
+    print(f"wrote {page} and CSV/PNG files in {out}")
+    return 0
+
+
+def _slug(text: str) -> str:
+    return "_".join("".join(c if c.isalnum() else " " for c in text).lower().split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main_sensitivity())
