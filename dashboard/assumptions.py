@@ -7,11 +7,12 @@ range, units, zh/en text, source) is read from the model, whose documentation fi
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from simulator.tomlfile import read_toml
 
 from .errors import DashboardError
 
@@ -80,12 +81,7 @@ def _doc_range(text: str, where: str) -> tuple[float, float]:
 def load_assumptions(model, path: str | Path | None = None) -> dict[str, Assumption]:
     """Read ``assumptions.toml`` and check every entry against ``model``; id -> Assumption."""
     path = Path(path) if path else ASSUMPTIONS_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DashboardError(f"{path}: assumptions file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DashboardError(f"{path}: malformed TOML: {exc}") from None
+    data = read_toml(path, "assumptions file", DashboardError)
     out: dict[str, Assumption] = {}
     for n, entry in enumerate(data.get("assumption", [])):
         where = f"{path.name}: [[assumption]] #{n + 1}"

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from simulator.names import suggest
+from simulator.tomlfile import read_toml
 
 from .errors import DashboardError
 from .simulation import Simulation
@@ -156,12 +156,7 @@ def _state(sim: Simulation, raw, where: str) -> dict:
 def load_exercises(sim: Simulation, path: str | Path | None = None) -> dict[str, Exercise]:
     """Read and validate the exercises against the simulation's model and catalogue; id -> Exercise."""
     path = Path(path) if path else EXERCISES_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DashboardError(f"{path}: exercises file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DashboardError(f"{path}: malformed TOML: {exc}") from None
+    data = read_toml(path, "exercises file", DashboardError)
     out: dict[str, Exercise] = {}
     for n, raw in enumerate(data.get("exercise", [])):
         eid = raw.get("id")

@@ -1,9 +1,10 @@
 """The lever and shock catalogue: policy instruments as data (``policies/levers.toml``)."""
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from simulator.tomlfile import read_toml
 
 from .errors import PolicyError
 
@@ -143,12 +144,7 @@ def _parse_item(entry: dict, kind: str, path: Path, n: int) -> Lever:
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read and validate a lever catalogue (default: the built-in ``policies/levers.toml``)."""
     path = Path(path) if path else CATALOGUE_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PolicyError(f"{path}: lever catalogue not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: malformed TOML: {exc}") from None
+    data = read_toml(path, "lever catalogue", PolicyError)
     levers, shocks = {}, {}
     for kind, target in (("lever", levers), ("shock", shocks)):
         for n, entry in enumerate(data.get(kind, [])):

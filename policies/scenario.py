@@ -28,11 +28,11 @@ the child replaces the parent's setting for that lever as a whole.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from simulator.names import suggest
+from simulator.tomlfile import read_toml
 
 from .catalogue import Catalogue, Lever, load_catalogue
 from .errors import PolicyError
@@ -227,10 +227,7 @@ def builtin_scenario_files() -> dict:
     """Built-in scenario id -> file, in the order of their file names."""
     out = {}
     for path in sorted(SCENARIO_DIR.glob("*.toml")):
-        try:
-            sid = tomllib.loads(path.read_text(encoding="utf-8")).get("id", path.stem)
-        except tomllib.TOMLDecodeError as exc:
-            raise PolicyError(f"{path}: malformed TOML: {exc}") from None
+        sid = read_toml(path, "scenario file", PolicyError).get("id", path.stem)
         out[sid] = path
     return out
 
@@ -247,16 +244,7 @@ def load_scenario(name_or_path: str | Path, *, catalogue: Catalogue | None = Non
         if path.suffix != ".toml" and not path.exists():
             raise PolicyError(f"unknown scenario {text_id!r}.{suggest(text_id, sorted(builtins))} "
                               f"Built-in scenarios: {', '.join(builtins)}; or give a path to a .toml file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PolicyError(f"{path}: scenario file not found") from None
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read scenario file: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: malformed TOML: {exc}") from None
+    data = read_toml(path, "scenario file", PolicyError)
     data.setdefault("id", path.stem)
     return scenario_from_dict(data, source=str(path), catalogue=catalogue, cities=cities, _stack=_stack)
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ import pandas as pd
 from scipy import stats
 
 from simulator.names import normalize, suggest
+from simulator.tomlfile import read_toml
 
 from .errors import UncertaintySpecError
 
@@ -451,12 +451,7 @@ def load_uncertainties(path: str | Path, *, model=None) -> UncertaintySpec:
     path = Path(path)
     if not path.is_file():
         raise UncertaintySpecError(f"{path}: uncertainty file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UncertaintySpecError(f"{path}: malformed TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise UncertaintySpecError(f"{path}: not UTF-8 text: {exc}") from None
+    data = read_toml(path, "uncertainty file", UncertaintySpecError)
     return parse_uncertainties(data, model=model, path=path)
 
 

@@ -297,3 +297,10 @@ def test_cli_compare_levers_and_run(tmp_path, capsys):
     assert cli_main(["run", "xiasha-model", "--out", str(tmp_path / "r")]) == 0
     df = pd.read_csv(tmp_path / "r" / "xiasha-model_euler.csv", index_col=0)
     assert "High Tech Exports" in df.columns
+
+
+def test_scenario_file_that_is_not_utf8(tmp_path):
+    p = tmp_path / "latin1.toml"
+    p.write_bytes('id = "x"\nname = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(policies.PolicyError, match=r"latin1.toml: scenario file is not UTF-8 text"):
+        policies.load_scenario(p)
