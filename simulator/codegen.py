@@ -237,12 +237,7 @@ class ExprCompiler:
         return f"rt.lookup_many({fn}, {x}, P[{var.idx}], {tid})"
 
     def reduce_call(self, fn, arg, ctx):
-        bang = []
-        self.m.collect_bang(arg, bang)
-        if not bang:
-            # XMILE-style MIN/MAX/SUM over a whole array: reduce the subscripts not on the left side
-            self.m.collect_free(arg, ctx, bang)
-        new_axes = [(b, self.m.space.elements(b)) for b in bang]
+        new_axes = self.m.reduction_axes(arg, ctx)
         inner = Context(axes=list(ctx.axes) + new_axes, mode=ctx.mode, owner=ctx.owner, deps=ctx.deps)
         code = self.expr(arg, inner)
         ctx.uses_time |= inner.uses_time

@@ -21,6 +21,7 @@ from .errors import AlgebraicLoopError, ModelLoadError, UnsupportedFeatureError
 from .loader import Element, ModelSource
 from .names import normalize, suggest
 
+BANG = "!"  # suffix of the name of an axis that a reduction sums over
 NUMBER_TYPES = (int, float, np.integer, np.floating, np.ndarray, bool, np.bool_)
 
 
@@ -130,16 +131,17 @@ class Compiler:
 
     # ------------------------------------------------------------------ subscripts
     def _positions(self, var: VarInfo, subs, ctx: Context):
-        keys = [normalize(s).rstrip("!").strip() for s in subs] if subs else list(var.dims)
-        if len(keys) != len(var.dims):
+        raw = [normalize(s).strip() for s in subs] if subs else list(var.dims)
+        if len(raw) != len(var.dims):
             raise ModelLoadError(f"{self.path}: variable {ctx.owner!r} refers to {var.name!r} with "
-                                 f"{len(keys)} subscripts; it has {len(var.dims)}")
+                                 f"{len(raw)} subscripts; it has {len(var.dims)}")
         out = []
         used = set()
-        for i, s in enumerate(keys):
+        for i, r in enumerate(raw):
+            s = r.rstrip("!").strip()
             dim_els = self.space.ranges[var.dims[i]]
             if self.space.is_range(s):
-                j, els = self._match_axis(s, ctx, used)
+                j, els = self._match_axis(s, ctx, used, bang=r.endswith("!"))
                 if j is None:
                     raise ModelLoadError(
                         f"{self.path}: variable {ctx.owner!r}: subscript {self.space.display.get(s, s)!r} "
@@ -159,19 +161,29 @@ class Compiler:
                                      f"{var.name!r}")
         return out
 
-    def _match_axis(self, s: str, ctx: Context, used: set):
+    def _match_axis(self, s: str, ctx: Context, used: set, bang: bool = False):
+        """The context axis a subscript ``s`` of a reference runs along.
+
+        Axes added by a reduction (``SUM(x[City!])``) are named ``city!`` and match only a
+        reference that carries the bang; a plain ``City`` inside the same reduction is the
+        equation's own (outer) axis, as in Vensim.
+        """
         axes = ctx.axes
+        if bang:
+            for j, (name, els) in enumerate(axes):
+                if name == s + BANG and j not in used:
+                    return j, els
         for j, (name, els) in enumerate(axes):
             if name == s and j not in used:
                 return j, els
         for j, (name, els) in enumerate(axes):
-            if name is not None and j not in used and self.space.maps(s, name) \
-                    and len(self.space.ranges[s]) == len(els):
+            if name is not None and not name.endswith(BANG) and j not in used \
+                    and self.space.maps(s, name) and len(self.space.ranges[s]) == len(els):
                 return j, self.space.ranges[s]
         target = set(self.space.ranges[s])
         for exact in (True, False):
             for j, (name, els) in enumerate(axes):
-                if name is None or j in used:
+                if name is None or name.endswith(BANG) or j in used:
                     continue
                 if (set(els) == target) if exact else (set(els) <= target):
                     return j, els
@@ -205,6 +217,19 @@ class Compiler:
     def table_ids(self, var: VarInfo, subs, ctx: Context) -> str:
         tid = np.arange(int(np.prod(var.shape))).reshape(var.shape + (1,))
         return self._index_code(self.const(tid), var, subs, ctx)
+
+    def reduction_axes(self, arg, ctx: Context) -> list:
+        """The axes a reduction (SUM, PROD, VMIN, VMAX) adds to its argument's context.
+
+        Ranges marked with a bang (``x[City!]``) are reduced, each as an axis named ``city!``;
+        without a bang (XMILE style), the ranges that match no axis of ``ctx``.
+        """
+        bang: list = []
+        self.collect_bang(arg, bang)
+        if bang:
+            return [(b + BANG, self.space.elements(b)) for b in bang]
+        self.collect_free(arg, ctx, bang)
+        return [(b, self.space.elements(b)) for b in bang]
 
     def collect_bang(self, node, out: list):
         from pysd.translators.structures import abstract_expressions as ae

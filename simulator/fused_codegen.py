@@ -341,11 +341,7 @@ class ScalarCodegen:
         return f"{LOOKUP_FUNCS[kind]}({self.expr(node.argument, ctx)}, tabx, taby, tl{n}, th{n})"
 
     def reduce_call(self, fname, arg, ctx):
-        bang = []
-        self.c.collect_bang(arg, bang)
-        if not bang:
-            self.c.collect_free(arg, ctx, bang)
-        new_axes = [(b, self.c.space.elements(b)) for b in bang]
+        new_axes = self.c.reduction_axes(arg, ctx)
         terms = []
         for extra in _cells(tuple(len(a[1]) for a in new_axes)):
             inner = CellContext(axes=list(ctx.axes) + new_axes, mode=ctx.mode, owner=ctx.owner,
