@@ -1,0 +1,179 @@
+"""Load-time checks on the translated model that would otherwise give silent wrong answers.
+
+* two equations defining the same cell of a variable, including names that differ only in case,
+  spaces or underscores (``Dup Var`` and ``Dup_Var``), which pysd merges without a word;
+* the same element listed twice in one subscript range;
+* ``Time`` defined as a variable;
+* a variable named like a subscript range or element (a reference to it would be ambiguous);
+* a variable or a model over the cell bounds of :mod:`.limits`.
+
+Every message names the file and the lines involved.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+from ..errors import ModelLimitError, ModelLoadError
+from ..names import normalize
+from ..subscripts import build_space
+from .limits import MAX_MODEL_CELLS, MAX_RANGE_ELEMENTS, MAX_VARIABLE_CELLS
+from .translate import Translation
+
+RESERVED = {"time": "the simulation clock"}
+
+
+def lines_of(tr: Translation, element) -> list[int | None]:
+    """File line of each component of a pysd element, in the order of ``element.components``."""
+    n = len(element.components)
+    if tr.kind == "vensim":
+        merge = element.name.lower().replace(" ", "_")  # pysd merges components under this name
+        lines = [e.line for e in tr.index.components()
+                 if e.name.lower().replace(" ", "_") == merge]
+    else:
+        lines = [e.line for e in tr.index.entries if e.name == element.name][:1] * n
+    return (lines + [lines[0] if lines else None] * n)[:n]
+
+
+def _at(line) -> str:
+    return f"line {line}" if line else "an unknown line"
+
+
+def main_section(tr: Translation):
+    return next(s for s in tr.model.sections if s.type == "main")
+
+
+def check_translation(tr: Translation):
+    """Validate the main section of ``tr``; return it with its SubscriptSpace."""
+    section = main_section(tr)
+    space = build_space(section.subscripts, str(tr.path))
+    validate(tr, section, space)
+    return section, space
+
+
+def validate(tr: Translation, section, space) -> None:
+    """Run every check on the main section of ``tr`` (``space``: its SubscriptSpace)."""
+    path = tr.path
+    _check_ranges(tr, space)
+    groups: dict[str, list[tuple[object, object, int | None]]] = {}
+    for el in section.elements:
+        key = normalize(el.name)
+        lines = lines_of(tr, el)
+        if key in RESERVED:
+            raise ModelLoadError(f"{path}: {_at(lines[0] if lines else None)}: {el.name!r} is "
+                                 f"{RESERVED[key]} and cannot be defined as a variable")
+        _check_shadowing(tr, space, el, key, lines[0] if lines else None)
+        for comp, line in zip(el.components, lines):
+            groups.setdefault(key, []).append((el, comp, line))
+    total = 0
+    for comps in groups.values():
+        cells = _variable_cells(tr, space, comps)
+        total += cells
+        if total > MAX_MODEL_CELLS:
+            raise ModelLimitError(f"{path}: the model's variables hold more than {MAX_MODEL_CELLS} "
+                                  f"cells (reached at {comps[0][0].name!r}, {_at(comps[0][2])})")
+        if len(comps) > 1:
+            _check_overlaps(tr, space, comps)
+
+
+def _check_ranges(tr: Translation, space) -> None:
+    for key, els in space.ranges.items():
+        name = space.display.get(key, key)
+        if len(els) > MAX_RANGE_ELEMENTS:
+            raise ModelLimitError(f"{tr.path}: {_at(tr.range_line(key))}: subscript range {name!r} "
+                                  f"has {len(els)} elements; at most {MAX_RANGE_ELEMENTS} are supported")
+        if len(set(els)) != len(els):
+            seen, dup = set(), None
+            for e in els:
+                if e in seen:
+                    dup = e
+                    break
+                seen.add(e)
+            raise ModelLoadError(f"{tr.path}: {_at(tr.range_line(key))}: subscript range {name!r} "
+                                 f"lists element {space.display.get(dup, dup)!r} more than once")
+
+
+def _check_shadowing(tr: Translation, space, el, key: str, line) -> None:
+    if key in space.ranges:
+        what = f"subscript range {space.display.get(key, key)!r} ({_at(tr.range_line(key))})"
+    elif space.is_element(key):
+        owner = next(r for r, els in space.ranges.items() if key in els)
+        what = (f"element {space.display.get(key, key)!r} of subscript range "
+                f"{space.display.get(owner, owner)!r} ({_at(tr.range_line(owner))})")
+    else:
+        return
+    raise ModelLoadError(f"{tr.path}: {_at(line)}: variable {el.name!r} has the same name as {what}; "
+                         "a reference to it would be ambiguous, rename one of them")
+
+
+def _elements(space, name: str) -> tuple[str, ...] | None:
+    try:
+        return space.elements(name)
+    except KeyError:
+        return None  # an unknown subscript: the compiler names it
+
+
+def _lhs(comp) -> tuple[list[str], list[list[str]]]:
+    subs, excepts = comp.subscripts
+    return [normalize(s) for s in subs], [[normalize(s) for s in ex] for ex in excepts or ()]
+
+
+def _variable_cells(tr: Translation, space, comps) -> int:
+    """Cells of one variable: per subscript position, the union of the elements its equations name."""
+    el, _, line = comps[0]
+    union: list[set] = []
+    for _, comp, _ in comps:
+        subs, _ = _lhs(comp)
+        for p, s in enumerate(subs):
+            els = _elements(space, s)
+            if els is None:
+                return 0
+            if p == len(union):
+                union.append(set())
+            union[p].update(els)
+    cells = math.prod(len(u) for u in union) if union else 1
+    if cells > MAX_VARIABLE_CELLS:
+        raise ModelLimitError(f"{tr.path}: {_at(line)}, variable {el.name!r}: {cells} cells; "
+                              f"at most {MAX_VARIABLE_CELLS} are supported")
+    return cells
+
+
+def _cells(space, comp):
+    subs, excepts = _lhs(comp)
+    sets = [_elements(space, s) for s in subs]
+    if any(s is None for s in sets):
+        return None
+    excluded = set()
+    for ex in excepts:
+        ex_sets = [_elements(space, s) or () for s in ex]
+        excluded.update(itertools.product(*ex_sets))
+    return (c for c in itertools.product(*sets) if c not in excluded)
+
+
+def _check_overlaps(tr: Translation, space, comps) -> None:
+    owner: dict[tuple, int] = {}
+    arity = None
+    for i, (_, comp, _line) in enumerate(comps):
+        subs, _ = _lhs(comp)
+        if arity is None:
+            arity = len(subs)
+        elif len(subs) != arity:
+            continue  # a different number of subscripts: the compiler reports it
+        cells = _cells(space, comp)
+        if cells is None:
+            continue
+        for cell in cells:
+            j = owner.setdefault(cell, i)
+            if j != i:
+                _duplicate(tr, space, comps[j], comps[i], cell)
+
+
+def _duplicate(tr: Translation, space, first, second, cell) -> None:
+    (el1, _, line1), (el2, _, line2) = first, second
+    where = "[" + ",".join(space.display.get(c, c) for c in cell) + "]" if cell else ""
+    if el1.name == el2.name:
+        what = f"{el1.name!r}{where} is defined twice"
+    else:
+        what = (f"{el1.name!r} and {el2.name!r} are the same variable (names ignore case, spaces "
+                f"and underscores) and both define {el1.name!r}{where}")
+    raise ModelLoadError(f"{tr.path}: {_at(line1)} and {_at(line2)}: {what}")
