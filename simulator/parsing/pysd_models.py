@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from pathlib import Path
 
 from ..errors import UnsafeModelTextError
@@ -35,15 +34,13 @@ def _build(path, kind: str, load_options: dict):
     import pysd
     from pysd.builders.python.python_model_builder import ModelBuilder
 
-    tr = translate(path)
+    tr = translate(path, quiet=False)
     if tr.kind != kind:
         raise UnsafeModelTextError(f"{tr.path}: expected a {kind} model file")
     check_translation(tr)
     _strip_for_builder(tr)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        py_file = ModelBuilder(tr.model).build_model()
-        model = pysd.load(py_file, **load_options)
+    py_file = ModelBuilder(tr.model).build_model()
+    model = pysd.load(py_file, **load_options)
     model.mdl_file = str(tr.path)
     return model
 

@@ -53,8 +53,11 @@ def model_kind(path: Path) -> str:
     return kind
 
 
-def translate(path: str | Path) -> Translation:
-    """Check ``path`` and parse it with pysd's translator; never runs text from the file."""
+def translate(path: str | Path, *, quiet: bool = True) -> Translation:
+    """Check ``path`` and parse it with pysd's translator; never runs text from the file.
+
+    ``quiet`` silences pysd's translation warnings (the engine reports what it cannot run itself).
+    """
     path = Path(path)
     kind = model_kind(path)
     if not path.is_file():
@@ -68,7 +71,8 @@ def translate(path: str | Path) -> Translation:
         index, deepest, root = index_xmile(path, data)
     src = None
     with pysd_translation(deepest), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        if quiet:
+            warnings.simplefilter("ignore")
         try:
             src = _vensim_file(path, index) if kind == "vensim" else _xmile_file(path, root)
             src.parse()
