@@ -5,7 +5,8 @@ lookup points, single numbers, argument lists and quoted strings. Only literals 
 there, so :func:`parse_literal` accepts exactly these and nothing else:
 
 * numbers as Vensim writes them (``3``, ``-2.5``, ``.5``, ``1e-3``; ASCII digits only),
-  with any number of unary ``+``/``-`` signs;
+  with any number of unary ``+``/``-`` signs, and sums and differences of such numbers
+  (pysd's grammar reads ``2 + 1`` as two signed numbers and leaves the sum to ``eval``);
 * tuples ``( ... )`` and lists ``[ ... ]`` of those (trailing commas allowed, nesting bounded),
   and a bare comma-separated sequence, which is a tuple as in Python;
 * one single-quoted string with no quote inside (pysd's ``'...'`` argument strings).
@@ -117,6 +118,19 @@ class _Parser:
             else:
                 value = items[0]
             return value if sign == 1 else self._negate(value, sign)
+        value = sign * self._signed_number(signed=False)
+        # pysd's number arrays let "2 + 1" through as two signed numbers and eval adds them
+        while self.peek() in ("+", "-"):
+            value = value + self._signed_number(signed=True)
+        return value
+
+    def _signed_number(self, signed: bool):
+        sign = 1
+        while signed and self.peek() in ("+", "-"):
+            if self.text[self.pos] == "-":
+                sign = -sign
+            self.pos += 1
+        self.skip()
         m = _NUMBER.match(self.text, self.pos)
         if not m:
             raise LiteralError(self.unexpected())

@@ -15,7 +15,7 @@ from ..errors import ModelLimitError, ModelLoadError, UnsafeModelTextError
 from ..names import normalize
 from .guard import UnsafeText, check_pysd_version, pysd_translation
 from .vensim_checks import check_vensim
-from .vensim_text import Entry, VensimIndex, index_vensim, read_bytes
+from .vensim_text import Entry, VensimIndex, index_vensim, read_bytes, show
 from .xmile_scan import XmileIndex, index_xmile
 
 SUPPORTED_SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
@@ -110,7 +110,7 @@ def _xmile_file(path: Path, root):
 # ---------------------------------------------------------------------- locating a failure
 def _explain(path: Path, index, src, exc: Exception) -> ModelLoadError:
     where, name, offset_in = _locate(index, src, exc)
-    prefix = f"{path}: {where}" + (f", variable {name!r}" if name else "") + ": " if where else f"{path}: "
+    prefix = f"{path}: {where}" + (f", variable {show(name)}" if name else "") + ": " if where else f"{path}: "
     unsafe = _find_cause(exc, UnsafeText)
     if unsafe is not None:
         return UnsafeModelTextError(f"{prefix}text where only a number is allowed: {unsafe.reason}")

@@ -19,20 +19,26 @@ from ..names import normalize
 from ..subscripts import build_space
 from .limits import MAX_MODEL_CELLS, MAX_RANGE_ELEMENTS, MAX_VARIABLE_CELLS
 from .translate import Translation
+from .vensim_text import show
 
 RESERVED = {"time": "the simulation clock"}
 
 
-def lines_of(tr: Translation, element) -> list[int | None]:
-    """File line of each component of a pysd element, in the order of ``element.components``."""
+def definitions_of(tr: Translation, element) -> list[tuple[int | None, str]]:
+    """(file line, name as written there) of each component of a pysd element, in order."""
     n = len(element.components)
     if tr.kind == "vensim":
         merge = element.name.lower().replace(" ", "_")  # pysd merges components under this name
-        lines = [e.line for e in tr.index.components()
+        found = [(e.line, e.name) for e in tr.index.components()
                  if e.name.lower().replace(" ", "_") == merge]
     else:
-        lines = [e.line for e in tr.index.entries if e.name == element.name][:1] * n
-    return (lines + [lines[0] if lines else None] * n)[:n]
+        found = [(e.line, e.name) for e in tr.index.entries if e.name == element.name][:1] * n
+    return (found + [found[0] if found else (None, element.name)] * n)[:n]
+
+
+def lines_of(tr: Translation, element) -> list[int | None]:
+    """File line of each component of a pysd element, in the order of ``element.components``."""
+    return [line for line, _ in definitions_of(tr, element)]
 
 
 def _at(line) -> str:
@@ -55,23 +61,24 @@ def validate(tr: Translation, section, space) -> None:
     """Run every check on the main section of ``tr`` (``space``: its SubscriptSpace)."""
     path = tr.path
     _check_ranges(tr, space)
-    groups: dict[str, list[tuple[object, object, int | None]]] = {}
+    groups: dict[str, list[tuple[str, object, int | None]]] = {}
     for el in section.elements:
         key = normalize(el.name)
-        lines = lines_of(tr, el)
+        defs = definitions_of(tr, el)
+        first = defs[0][0] if defs else None
         if key in RESERVED:
-            raise ModelLoadError(f"{path}: {_at(lines[0] if lines else None)}: {el.name!r} is "
+            raise ModelLoadError(f"{path}: {_at(first)}: {show(el.name)} is "
                                  f"{RESERVED[key]} and cannot be defined as a variable")
-        _check_shadowing(tr, space, el, key, lines[0] if lines else None)
-        for comp, line in zip(el.components, lines):
-            groups.setdefault(key, []).append((el, comp, line))
+        _check_shadowing(tr, space, el.name, key, first)
+        for comp, (line, written) in zip(el.components, defs):
+            groups.setdefault(key, []).append((written, comp, line))
     total = 0
     for comps in groups.values():
         cells = _variable_cells(tr, space, comps)
         total += cells
         if total > MAX_MODEL_CELLS:
             raise ModelLimitError(f"{path}: the model's variables hold more than {MAX_MODEL_CELLS} "
-                                  f"cells (reached at {comps[0][0].name!r}, {_at(comps[0][2])})")
+                                  f"cells (reached at {show(comps[0][0])}, {_at(comps[0][2])})")
         if len(comps) > 1:
             _check_overlaps(tr, space, comps)
 
@@ -93,7 +100,7 @@ def _check_ranges(tr: Translation, space) -> None:
                                  f"lists element {space.display.get(dup, dup)!r} more than once")
 
 
-def _check_shadowing(tr: Translation, space, el, key: str, line) -> None:
+def _check_shadowing(tr: Translation, space, name: str, key: str, line) -> None:
     if key in space.ranges:
         what = f"subscript range {space.display.get(key, key)!r} ({_at(tr.range_line(key))})"
     elif space.is_element(key):
@@ -102,7 +109,7 @@ def _check_shadowing(tr: Translation, space, el, key: str, line) -> None:
                 f"{space.display.get(owner, owner)!r} ({_at(tr.range_line(owner))})")
     else:
         return
-    raise ModelLoadError(f"{tr.path}: {_at(line)}: variable {el.name!r} has the same name as {what}; "
+    raise ModelLoadError(f"{tr.path}: {_at(line)}: variable {show(name)} has the same name as {what}; "
                          "a reference to it would be ambiguous, rename one of them")
 
 
@@ -120,7 +127,7 @@ def _lhs(comp) -> tuple[list[str], list[list[str]]]:
 
 def _variable_cells(tr: Translation, space, comps) -> int:
     """Cells of one variable: per subscript position, the union of the elements its equations name."""
-    el, _, line = comps[0]
+    name, _, line = comps[0]
     union: list[set] = []
     for _, comp, _ in comps:
         subs, _ = _lhs(comp)
@@ -133,7 +140,7 @@ def _variable_cells(tr: Translation, space, comps) -> int:
             union[p].update(els)
     cells = math.prod(len(u) for u in union) if union else 1
     if cells > MAX_VARIABLE_CELLS:
-        raise ModelLimitError(f"{tr.path}: {_at(line)}, variable {el.name!r}: {cells} cells; "
+        raise ModelLimitError(f"{tr.path}: {_at(line)}, variable {show(name)}: {cells} cells; "
                               f"at most {MAX_VARIABLE_CELLS} are supported")
     return cells
 
@@ -169,11 +176,11 @@ def _check_overlaps(tr: Translation, space, comps) -> None:
 
 
 def _duplicate(tr: Translation, space, first, second, cell) -> None:
-    (el1, _, line1), (el2, _, line2) = first, second
-    where = "[" + ",".join(space.display.get(c, c) for c in cell) + "]" if cell else ""
-    if el1.name == el2.name:
-        what = f"{el1.name!r}{where} is defined twice"
+    (name1, _, line1), (name2, _, line2) = first, second
+    where = " for [" + ",".join(space.display.get(c, c) for c in cell) + "]" if cell else ""
+    if name1 == name2:
+        what = f"variable {show(name1)} is defined twice{where}"
     else:
-        what = (f"{el1.name!r} and {el2.name!r} are the same variable (names ignore case, spaces "
-                f"and underscores) and both define {el1.name!r}{where}")
+        what = (f"{show(name1)} and {show(name2)} are the same variable (names ignore case, spaces "
+                f"and underscores), defined twice{where}")
     raise ModelLoadError(f"{tr.path}: {_at(line1)} and {_at(line2)}: {what}")

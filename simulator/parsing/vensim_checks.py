@@ -19,7 +19,7 @@ from .limits import (
     MAX_VARIABLE_CELLS,
 )
 from .literals import LiteralError, parse_literal
-from .vensim_text import Entry, VensimIndex
+from .vensim_text import Entry, VensimIndex, show
 
 _ARRAY = re.compile(r"[\s\\0-9eE+\-.,;]*[0-9][\s\\0-9eE+\-.,;]*")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -53,7 +53,7 @@ def check_vensim(index: VensimIndex) -> int:
 def _fail(cls, index: VensimIndex, e: Entry, offset: int, what: str):
     where = f"line {index.entry_line(e, offset)}"
     if e.name:
-        where += f", variable {e.name!r}"
+        where += f", variable {show(e.name)}"
     raise cls(f"{index.path}: {where}: {what}")
 
 
@@ -193,7 +193,7 @@ def _check_units(index: VensimIndex, e: Entry) -> None:
         return
     if units.count("[") != 1:
         raise ModelLoadError(
-            f"{index.path}: line {e.line}, variable {e.name!r}: units {_snip(units)} must end with "
+            f"{index.path}: line {e.line}, variable {show(e.name)}: units {_snip(units)} must end with "
             "one range [min, max] or [min, max, step]")
     for part in units.rsplit("[", 1)[1].strip("]").split(","):
         if part.strip() == "?":
@@ -202,5 +202,5 @@ def _check_units(index: VensimIndex, e: Entry) -> None:
             float(part)
         except ValueError:
             raise ModelLoadError(
-                f"{index.path}: line {e.line}, variable {e.name!r}: the range in the units "
+                f"{index.path}: line {e.line}, variable {show(e.name)}: the range in the units "
                 f"{_snip(units)} holds {part.strip()!r}, which is not a number or '?'") from None

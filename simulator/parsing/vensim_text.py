@@ -53,9 +53,6 @@ class Entry:
     start: int         # offset of ``equation`` in the cleaned text
     section: str       # "" for the main model, the macro name otherwise
 
-    def describe(self) -> str:
-        return f"line {self.line}" + (f", variable {self.name!r}" if self.name else "")
-
 
 class CleanMap:
     """Positions in the cleaned text back to file lines."""
@@ -205,6 +202,11 @@ def _split_blocks(path: Path, cmap: CleanMap, pos: int, end: int, section: str,
         if len(fields) == 2:  # a group heading such as "*** .Control ***~ ... |"
             continue
         entries.append(_entry(cmap, fields, starts, section))
+
+
+def show(name: str, limit: int = 80) -> str:
+    """A name for a message: quoted, and cut short when very long."""
+    return repr(name if len(name) <= limit else name[:limit - 20] + "...")
 
 
 def _show(text: str, limit: int = 60) -> str:

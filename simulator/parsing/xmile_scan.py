@@ -17,6 +17,7 @@ from ..errors import ModelLimitError, ModelLoadError, UnsafeModelTextError
 from ..names import normalize
 from .bounds import expression_problem, mask_quotes
 from .limits import MAX_LOOKUP_POINTS, MAX_NAME_CHARS, MAX_RANGE_ELEMENTS, MAX_VARIABLE_CELLS
+from .vensim_text import show
 
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -113,7 +114,7 @@ def _dimensions(index: XmileIndex, root) -> dict[str, int]:
 
 
 def _fail(index: XmileIndex, node, name: str, what: str, cls=ModelLoadError):
-    raise cls(f"{index.path}: line {node.sourceline}, variable {name!r}: {what}")
+    raise cls(f"{index.path}: line {node.sourceline}, variable {show(name)}: {what}")
 
 
 def _variable(index: XmileIndex, node, sizes: dict[str, int]) -> int:
@@ -121,7 +122,7 @@ def _variable(index: XmileIndex, node, sizes: dict[str, int]) -> int:
         raise ModelLoadError(f"{index.path}: line {node.sourceline}: <{_local(node)}> has no name")
     name = node.get("name").replace("\\n", " ")
     if len(name) > MAX_NAME_CHARS:
-        _fail(index, node, name[:40] + "...", f"a name of {len(name)} characters; at most "
+        _fail(index, node, name, f"a name of {len(name)} characters; at most "
               f"{MAX_NAME_CHARS} are supported", ModelLimitError)
     index.entries.append(XEntry(line=node.sourceline, kind=_local(node), name=name, key=normalize(name)))
     cells = 1
