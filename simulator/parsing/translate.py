@@ -8,7 +8,7 @@ the file, the line and the variable.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ModelLimitError, ModelLoadError, UnsafeModelTextError
@@ -30,12 +30,21 @@ class Translation:
     data: bytes          # the bytes that were checked and parsed
     model: object        # pysd's AbstractModel
     index: VensimIndex | XmileIndex
+    _definitions: dict | None = field(default=None, repr=False)
 
-    def component_lines(self, key: str) -> list[int]:
-        """File lines of the equations defining the variable ``key``, in file order."""
-        if self.kind == "vensim":
-            return [e.line for e in self.index.components() if e.key == key]
-        return [e.line for e in self.index.entries if e.key == key]
+    def definitions(self, merge_name: str) -> list[tuple[int, str]]:
+        """(line, name as written) of the equations pysd merges under ``merge_name``, in file
+        order (pysd merges by ``name.lower().replace(" ", "_")`` in Vensim, by exact name in XMILE)."""
+        if self._definitions is None:
+            table: dict[str, list[tuple[int, str]]] = {}
+            if self.kind == "vensim":
+                for e in self.index.components():
+                    table.setdefault(e.name.lower().replace(" ", "_"), []).append((e.line, e.name))
+            else:
+                for e in self.index.entries:
+                    table.setdefault(e.name, []).append((e.line, e.name))
+            self._definitions = table
+        return self._definitions.get(merge_name, [])
 
     def range_line(self, key: str) -> int | None:
         if self.kind == "vensim":

@@ -27,12 +27,10 @@ RESERVED = {"time": "the simulation clock"}
 def definitions_of(tr: Translation, element) -> list[tuple[int | None, str]]:
     """(file line, name as written there) of each component of a pysd element, in order."""
     n = len(element.components)
-    if tr.kind == "vensim":
-        merge = element.name.lower().replace(" ", "_")  # pysd merges components under this name
-        found = [(e.line, e.name) for e in tr.index.components()
-                 if e.name.lower().replace(" ", "_") == merge]
-    else:
-        found = [(e.line, e.name) for e in tr.index.entries if e.name == element.name][:1] * n
+    merge = element.name.lower().replace(" ", "_") if tr.kind == "vensim" else element.name
+    found = tr.definitions(merge)
+    if tr.kind != "vensim":
+        found = found[:1] * n
     return (found + [found[0] if found else (None, element.name)] * n)[:n]
 
 
@@ -61,6 +59,7 @@ def validate(tr: Translation, section, space) -> None:
     """Run every check on the main section of ``tr`` (``space``: its SubscriptSpace)."""
     path = tr.path
     _check_ranges(tr, space)
+    space = _Subscripts(space)
     groups: dict[str, list[tuple[str, object, int | None]]] = {}
     for el in section.elements:
         key = normalize(el.name)
@@ -100,11 +99,11 @@ def _check_ranges(tr: Translation, space) -> None:
                                  f"lists element {space.display.get(dup, dup)!r} more than once")
 
 
-def _check_shadowing(tr: Translation, space, name: str, key: str, line) -> None:
+def _check_shadowing(tr: Translation, space: _Subscripts, name: str, key: str, line) -> None:
     if key in space.ranges:
         what = f"subscript range {space.display.get(key, key)!r} ({_at(tr.range_line(key))})"
-    elif space.is_element(key):
-        owner = next(r for r, els in space.ranges.items() if key in els)
+    elif key in space.owners:
+        owner = space.owners[key]
         what = (f"element {space.display.get(key, key)!r} of subscript range "
                 f"{space.display.get(owner, owner)!r} ({_at(tr.range_line(owner))})")
     else:
@@ -113,11 +112,28 @@ def _check_shadowing(tr: Translation, space, name: str, key: str, line) -> None:
                          "a reference to it would be ambiguous, rename one of them")
 
 
-def _elements(space, name: str) -> tuple[str, ...] | None:
-    try:
-        return space.elements(name)
-    except KeyError:
+class _Subscripts:
+    """A SubscriptSpace with an element -> range table (``space.is_element`` scans every range)."""
+
+    def __init__(self, space):
+        self.space = space
+        self.display = space.display
+        self.ranges = space.ranges
+        self.owners: dict[str, str] = {}
+        for r, els in space.ranges.items():
+            for e in els:
+                self.owners.setdefault(e, r)
+
+    def elements(self, name: str) -> tuple[str, ...] | None:
+        if name in self.ranges:
+            return self.ranges[name]
+        if name in self.owners:
+            return (name,)
         return None  # an unknown subscript: the compiler names it
+
+
+def _elements(space: _Subscripts, name: str) -> tuple[str, ...] | None:
+    return space.elements(name)
 
 
 def _lhs(comp) -> tuple[list[str], list[list[str]]]:
