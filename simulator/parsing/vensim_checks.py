@@ -53,7 +53,8 @@ def check_vensim(index: VensimIndex) -> int:
 def _fail(cls, index: VensimIndex, e: Entry, offset: int, what: str):
     where = f"line {index.entry_line(e, offset)}"
     if e.name:
-        where += f", variable {show(e.name)}"
+        what_name = "subscript range" if e.kind in ("subscript", "copy") else "variable"
+        where += f", {what_name} {show(e.name)}"
     raise cls(f"{index.path}: {where}: {what}")
 
 
