@@ -167,9 +167,11 @@ def _number(index: XmileIndex, node, name: str, text: str | None, what: str) -> 
 
 def _points(index: XmileIndex, node, name: str, what: str) -> int:
     sep = node.get("sep", ",")
-    if not sep:
-        _fail(index, node, name, f"<{what}> has an empty separator")
-    items = (node.text or "").split(sep)
+    text = node.text or ""
+    # numpy's fromstring: whitespace in the separator matches any run of whitespace
+    items = text.split() if not sep.strip() else text.split(sep.strip())
+    if len(items) > 1 and not items[-1].strip():
+        items.pop()  # a trailing separator
     if len(items) > MAX_LOOKUP_POINTS:
         _fail(index, node, name, f"<{what}> has {len(items)} points; at most "
               f"{MAX_LOOKUP_POINTS} are supported", ModelLimitError)
