@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import simulator  # noqa: E402
+from simulator.parsing import pysd_read_vensim  # noqa: E402
 
 DEFAULT_MODEL = ROOT / "benchmarks" / "models" / "benchmark_model.mdl"
 FLAGSHIP = ROOT / "models" / "zhejiang_innovation_openness.mdl"
@@ -80,13 +81,13 @@ def max_rel(a, b) -> float:
     return worst
 
 
-def fused_section(args, pysd):
+def fused_section(args):
     """Numba backend figures on one model (the flagship by default)."""
     cache = Path(tempfile.mkdtemp(prefix="innosim-bench-cache-"))
     saved = os.environ.get("INNOSIM_CACHE_DIR")
     os.environ["INNOSIM_CACHE_DIR"] = str(cache)  # a cold cache: the compile is measured, not loaded
     try:
-        _fused_section(args, pysd, cache)
+        _fused_section(args, cache)
     finally:
         if saved is None:
             os.environ.pop("INNOSIM_CACHE_DIR", None)
@@ -95,7 +96,7 @@ def fused_section(args, pysd):
         shutil.rmtree(cache, ignore_errors=True)
 
 
-def _fused_section(args, pysd, cache):
+def _fused_section(args, cache):
     path = Path(args.fused_model)
     numpy_opts = simulator.RunOptions(backend="numpy")
     numba_opts = simulator.RunOptions(backend="numba")
@@ -123,7 +124,7 @@ def _fused_section(args, pysd, cache):
         print(f"kernel from the disk cache {load:8.2f} s in a new process (first run {total:.2f} s in all)")
     src = tempfile.mkdtemp()
     shutil.copy(path, src)
-    pm = pysd.read_vensim(str(Path(src) / path.name))
+    pm = pysd_read_vensim(Path(src) / path.name)
     t_pysd, _ = timed(lambda: pm.run(), args.repeat)
     t_np, ref = timed(lambda: model.run(method="euler", options=numpy_opts), args.repeat)
     t_nb, res = timed(lambda: model.run(method="euler", options=numba_opts), args.repeat)
@@ -168,11 +169,9 @@ def main(argv=None):
     ap.add_argument("--numpy-sizes", type=int, nargs="*", default=[1000, 10000],
                     help="fused-section ensemble sizes also run on the numpy backend")
     args = ap.parse_args(argv)
-    import pysd
-
     warnings.filterwarnings("ignore")
     if args.section in ("fused", "all"):
-        fused_section(args, pysd)
+        fused_section(args)
     if args.section == "fused":
         return
 
@@ -180,7 +179,7 @@ def main(argv=None):
     src = tmp / Path(args.model).name
     shutil.copy(args.model, src)
 
-    t_pysd_load, pm = timed(lambda: pysd.read_vensim(str(src)), 1)
+    t_pysd_load, pm = timed(lambda: pysd_read_vensim(src), 1)
     t_load, model = timed(lambda: simulator.load(args.model), 1)
     print(f"model: {Path(args.model).name}: {len(model.stocks)} stocks, {model.program.n_state} state "
           f"variables, {len(model.variables)} variables; control {model.control}")

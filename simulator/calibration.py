@@ -159,8 +159,8 @@ class PysdRunner:
     name = "pysd"
 
     def __init__(self, model_path: str | Path, base: dict | None = None):
-        import pysd
-        self.model = pysd.read_vensim(str(model_path))
+        from .parsing import pysd_read_vensim
+        self.model = pysd_read_vensim(model_path)
         self.base = dict(base or {})
 
     def __call__(self, params, outputs, years):

@@ -14,6 +14,14 @@ class UnsupportedFeatureError(ModelLoadError):
     """A function or construct outside the supported Vensim/XMILE subset."""
 
 
+class UnsafeModelTextError(ModelLoadError):
+    """Text where the model format allows only a number (a lookup range, a lookup point, ...)."""
+
+
+class ModelLimitError(ModelLoadError):
+    """The model exceeds a documented size bound (see ``simulator.parsing.limits``)."""
+
+
 class AlgebraicLoopError(ModelLoadError):
     """A cycle of auxiliaries not broken by a stock."""
 

@@ -1,22 +1,23 @@
 """Read a Vensim (.mdl) or XMILE (.xmile/.stmx) file into the engine's model description.
 
-Parsing is pysd's (its translators produce an ``AbstractModel``); nothing of pysd's generated
-Python is executed. This module only reshapes the abstract model into :class:`ModelSource`.
+The file goes through :mod:`simulator.parsing`: checked, bounded, parsed by pysd's translator with
+``eval`` replaced by a literal parser, then validated (duplicates, shadowing, reserved names, cell
+bounds). Nothing of pysd's generated Python is executed. This module only reshapes pysd's
+abstract model into :class:`ModelSource`.
 """
 from __future__ import annotations
 
 import hashlib
-import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelLoadError, UnsupportedFeatureError
 from .names import normalize
-from .subscripts import SubscriptSpace, build_space
+from .parsing import SUPPORTED_SUFFIXES, check_translation, lines_of, translate
+from .subscripts import SubscriptSpace
 
-SUPPORTED_SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
 CONTROL_NAMES = ("initial_time", "final_time", "time_step", "saveper")
+__all__ = ["Component", "Element", "ModelSource", "read_source", "SUPPORTED_SUFFIXES", "CONTROL_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Component:
     excepts: tuple[tuple[str, ...], ...]
     ast: object
     is_lookup: bool
+    line: int | None = None  # file line of the equation
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Element:
     documentation: str
     components: tuple[Component, ...]
     is_control: bool
+    line: int | None = None  # file line of its first equation
 
 
 @dataclass(frozen=True)
@@ -50,70 +53,21 @@ class ModelSource:
     subscripts: SubscriptSpace
 
 
-def _parse_error_message(path: Path, exc: Exception) -> str:
-    text = str(exc)
-    m = re.search(r"line (\d+), column (\d+)", text)
-    where = f"line {m.group(1)}, column {m.group(2)}" if m else "unknown position"
-    rule = re.search(r"Rule '([^']+)'", text)
-    near = re.search(r"at '(.{0,60})", text, re.S)
-    detail = f" (grammar rule {rule.group(1)!r}" if rule else " ("
-    detail += f", near {near.group(1).splitlines()[0]!r})" if near else ")"
-    return f"{path}: syntax error at {where} of the equation{detail}: {text.splitlines()[0][:200]}"
-
-
-def _abstract_model(path: Path):
-    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise ModelLoadError(
-            f"{path}: unsupported file type {path.suffix!r}; expected one of "
-            f"{', '.join(sorted(SUPPORTED_SUFFIXES))}")
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: model file not found")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            if kind == "vensim":
-                from pysd.translators.vensim.vensim_file import VensimFile
-
-                text = path.read_bytes()
-                try:
-                    text.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise ModelLoadError(
-                        f"{path}: not valid UTF-8 at byte {exc.start}; save the model as UTF-8") from None
-                src = VensimFile(path, encoding="UTF-8")
-            else:
-                from pysd.translators.xmile.xmile_file import XmileFile
-
-                src = XmileFile(path)
-            src.parse()
-            return src.get_abstract_model()
-        except ModelLoadError:
-            raise
-        except Exception as exc:  # pysd raises parsimonious / lxml / ValueError on bad input
-            name = type(exc).__name__
-            if name in ("ParseError", "IncompleteParseError", "VisitationError"):
-                raise ModelLoadError(_parse_error_message(path, exc)) from None
-            raise ModelLoadError(f"{path}: could not be parsed ({name}: {str(exc).splitlines()[0][:300]})") from None
-
-
 def read_source(path: str | Path) -> ModelSource:
     """Parse ``path`` and return the engine's description of the model."""
     path = Path(path)
-    am = _abstract_model(path)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    main = [s for s in am.sections if s.type == "main"]
-    macros = [s for s in am.sections if s.type != "main"]
+    tr = translate(path)
+    macros = [s for s in tr.model.sections if s.type != "main"]
     if macros:
         raise UnsupportedFeatureError(
             f"{path}: macro {macros[0].name!r} is defined; macros are not supported")
-    section = main[0]
-    space = build_space(section.subscripts, str(path))
+    section, space = check_translation(tr)
     elements: dict[str, Element] = {}
     for el in section.elements:
         key = normalize(el.name)
+        lines = lines_of(tr, el)
         comps = []
-        for c in el.components:
+        for c, line in zip(el.components, lines):
             ctype = type(c).__name__
             if ctype == "AbstractData":
                 raise UnsupportedFeatureError(
@@ -121,14 +75,18 @@ def read_source(path: str | Path) -> ModelSource:
                     "which is not supported")
             lhs = tuple(normalize(s) for s in c.subscripts[0])
             exc = tuple(tuple(normalize(s) for s in ex) for ex in c.subscripts[1])
-            comps.append(Component(lhs=lhs, excepts=exc, ast=c.ast, is_lookup=ctype == "AbstractLookup"))
+            comps.append(Component(lhs=lhs, excepts=exc, ast=c.ast,
+                                   is_lookup=ctype == "AbstractLookup", line=line))
         if not comps:
             continue
         if key in elements:  # XMILE may repeat a name across sections; Vensim never
-            raise ModelLoadError(f"{path}: variable {el.name!r} is defined twice")
+            raise ModelLoadError(f"{path}: line {lines[0]}: variable {el.name!r} is defined twice "
+                                 f"(first at line {elements[key].line})")
         limits = tuple(el.limits) if el.limits else (None, None)
         elements[key] = Element(
             name=el.name, key=key, units=(el.units or "").strip(), limits=limits,
             documentation=(el.documentation or "").strip(), components=tuple(comps),
-            is_control=type(el).__name__ == "AbstractControlElement" or key in CONTROL_NAMES)
+            is_control=type(el).__name__ == "AbstractControlElement" or key in CONTROL_NAMES,
+            line=lines[0] if lines else None)
+    sha = hashlib.sha256(tr.data).hexdigest()
     return ModelSource(path=path, sha256=sha, elements=elements, subscripts=space)

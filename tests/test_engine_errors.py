@@ -202,15 +202,14 @@ def test_syntax_error_names_file_and_offending_text(tmp_path):
     assert str(path) in msg and "syntax error" in msg and "* * 2" in msg
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a syntax error reports the line within the "
-                   "equation ('line 1 of the equation'), not the file's line (12) or the variable")
 def test_syntax_error_names_the_file_line(tmp_path):
     path = tmp_path / "broken.mdl"
     text = mdl_text(eq("S", "INTEG(-k, 3)") + eq("k", "1") + eq("j", "k * * 2"))
     assert text.splitlines()[11] == "j = k * * 2"  # file line 12
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(simulator.ModelLoadError, match=r"\bline 12\b"):
+    with pytest.raises(simulator.ModelLoadError, match=r"\bline 12\b") as info:
         simulator.load(path)
+    assert "variable 'j'" in str(info.value)
 
 
 def test_undefined_name_suggests(write_mdl):

@@ -1,6 +1,6 @@
 """The engine's Euler against pysd's Euler on the same file: same arithmetic, so 1e-12 relative.
 
-pysd.read_vensim writes a translated .py next to the model, so every model is copied to tmp_path
+pysd_read_vensim (pysd's model through the safe parsing layer) writes a translated .py next to the model, so every model is copied to tmp_path
 first. Models: the lead's benchmark model (benchmarks/models/benchmark_model.mdl, skipped while it
 does not exist), the teacup sample, and a few SDXorg test models that exercise subscripts, delays,
 smooths and lookups (skipped when ../shared/conformance is absent).
@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, SHARED_CONFORMANCE
 
 import simulator
+from simulator.parsing import pysd_read_vensim
 
 pysd = pytest.importorskip("pysd")
 
@@ -40,7 +41,7 @@ def compare_with_pysd(src, tmp_path, min_columns):
     shutil.copy(src, path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = pysd.read_vensim(str(path)).run()
+        expected = pysd_read_vensim(path).run()
     got = simulator.load(path).run(method="euler").to_frame()
     np.testing.assert_allclose(got.index.to_numpy(), expected.index.to_numpy(dtype=float), rtol=0, atol=1e-12)
     common = [c for c in expected.columns if c in got.columns]

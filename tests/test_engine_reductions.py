@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 import simulator
+from simulator.parsing import pysd_read_vensim
 
-pysd = pytest.importorskip("pysd")
+pytest.importorskip("pysd")
 
 CITY = """
 City: A, B, C
@@ -74,7 +75,7 @@ def test_reduction_matches_pysd(tmp_path, name, backend):
     shutil.copy(path, copy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = pysd.read_vensim(str(copy)).run()
+        expected = pysd_read_vensim(copy).run()
     got = simulator.load(path).run(method="euler", options=simulator.RunOptions(backend=backend)).to_frame()
     cols = [c for c in expected.columns if c.startswith("share")]
     assert cols

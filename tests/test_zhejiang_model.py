@@ -83,10 +83,10 @@ def engine():
 @pytest.fixture(scope="module")
 def pysd_py():
     """Translate once with pysd; record warnings of the translation."""
-    import pysd
+    from simulator.parsing import pysd_read_vensim
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = pysd.read_vensim(str(MODEL))
+        model = pysd_read_vensim(MODEL)
     return Path(model.py_model_file), [str(w.message) for w in caught]
 
 
