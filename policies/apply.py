@@ -49,9 +49,24 @@ def profile_points(setting: Setting, base: float, value: float, t0: float, tf: f
 
 
 def check_horizon(scenario: Scenario, t0: float, tf: float) -> None:
-    """Raise if a setting starts or ends outside the run."""
+    """Raise if a setting starts or ends outside the run, or holds a number that is not finite.
+
+    Files are checked when they are read; this also covers scenarios built in code (the
+    dashboard, ``with_setting``), where a NaN ramp would silently become a step.
+    """
+    cap = scenario.budget_cap
+    if cap is not None and not (np.isfinite(cap) and cap >= 0):
+        raise PolicyError(f"{scenario.source}: budget_cap = {cap!r} must be a finite number >= 0")
     for section, table in (("levers", scenario.levers), ("shocks", scenario.shocks)):
         for item_id, st in table.items():
+            numbers = {"value": st.value, "start": st.start, "ramp": st.ramp,
+                       **({"end": st.end} if st.end is not None else {}),
+                       **{f"allocation.{c}": v for c, v in st.cells}}
+            for key, v in numbers.items():
+                if not np.isfinite(v):
+                    raise PolicyError(f"{scenario.source}: {section}.{item_id}.{key} = {v!r} is not a finite number")
+            if st.ramp < 0:
+                raise PolicyError(f"{scenario.source}: {section}.{item_id}.ramp = {st.ramp:g} must not be negative")
             if not t0 <= st.start <= tf:
                 raise PolicyError(f"{scenario.source}: {section}.{item_id}.start = {st.start:g} is outside "
                                   f"the run {t0:g}-{tf:g}")
