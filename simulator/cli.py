@@ -1,6 +1,7 @@
 """``innosim`` command line: a thin layer over the library."""
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -18,15 +19,27 @@ MAX_STEPS = 10_000_000   # integration steps of one CLI run (memory and time sta
 
 
 def check_run_options(model, args) -> None:
-    """Refuse a --time-step / --final-time that gives no run or an unbounded one."""
+    """Refuse control values (the model's, or --time-step / --final-time) that give no run, an
+    empty output or an unbounded one."""
     c = model.control
     t0 = float(c["initial_time"])
     tf = float(args.final_time if args.final_time is not None else c["final_time"])
     dt = float(args.time_step if args.time_step is not None else c["time_step"])
+    saveper = float(c["saveper"])
+    name = model.path.name
+    for label, value in (("INITIAL TIME", t0), ("FINAL TIME", tf), ("TIME STEP", dt), ("SAVEPER", saveper)):
+        if not math.isfinite(value):
+            raise ParameterError(f"{name}: {label} = {value!r} is not a finite number")
+    for label, value in (("TIME STEP", dt), ("SAVEPER", saveper)):
+        if value <= 0:
+            raise ParameterError(f"{name}: {label} = {value:g} must be positive")
     if not tf > t0:
-        raise ParameterError(f"--final-time {tf:g} must be after the initial time {t0:g} of {model.path.name}")
+        raise ParameterError(f"{name}: final time {tf:g} must be after the initial time {t0:g}")
+    if (tf - t0) / saveper > MAX_STEPS:
+        raise ParameterError(f"{name}: SAVEPER {saveper:g} from {t0:g} to {tf:g} gives more than {MAX_STEPS:,} "
+                             "output rows")
     if (tf - t0) / dt > MAX_STEPS:
-        raise ParameterError(f"{model.path.name}: {(tf - t0) / dt:,.0f} steps of {dt:g} from {t0:g} to {tf:g} "
+        raise ParameterError(f"{name}: {(tf - t0) / dt:,.0f} steps of {dt:g} from {t0:g} to {tf:g} "
                              f"exceed the limit of {MAX_STEPS:,}; use a larger --time-step")
 
 
@@ -152,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one ``innosim`` command; returns the exit code (see ``simulator.clitools``)."""
     debug, argv = debug_requested(list(sys.argv[1:] if argv is None else argv))
     command = argv[0] if argv else ""
-    prog = f"innosim {command}" if command in (*DELEGATED, "calibrate") else "innosim"
+    prog = f"innosim {command}" if command and not command.startswith("-") else "innosim"
     return guarded(prog, _dispatch, argv, debug=debug)
 
 

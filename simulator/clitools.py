@@ -96,8 +96,8 @@ def guarded(prog: str, fn, *args, debug: bool = False) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    except SystemExit:
-        raise
+    except SystemExit as exc:   # argparse has printed its one line (or the help) already
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except SimulatorError as exc:
         _trace(debug)
         print(f"{prog}: error: {error_line(exc)}", file=sys.stderr)
