@@ -267,7 +267,6 @@ def load_scenario(name_or_path: str | Path, *, catalogue: Catalogue | None = Non
             raise PolicyError(f"unknown scenario {text_id!r}.{suggest(text_id, sorted(builtins))} "
                               f"Built-in scenarios: {', '.join(builtins)}; or give a path to a .toml file")
     data = read_toml(path, "scenario file", PolicyError)
-    data.setdefault("id", path.stem)
     return scenario_from_dict(data, source=str(path), catalogue=catalogue, cities=cities, _stack=_stack)
 
 
