@@ -19,7 +19,15 @@ import pandas as pd
 import pytest
 
 from simulator import outputs
-from simulator.outputs import MARKER, OutputError, RunFolder, check_name, inside, safe_stem, verify, write_atomic
+from simulator.outputs import (
+    MARKER,
+    OutputError,
+    RunFolder,
+    check_name,
+    inside,
+    safe_stem,
+    verify,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
