@@ -30,13 +30,13 @@ def profile_points(setting: Setting, base: float, value: float, t0: float, tf: f
     ``base`` just after ``end``.
     """
     s, r, e = setting.start, setting.ramp, setting.end
-    pts: list[tuple[float, float]] = []
-    if r > 0:
-        pts += [(s, base), (s + r, value)]
-    else:
-        pts += [(s - STEP_EPS, base), (s, value)]
+    # a ramp shorter than a step's width is a step; break points must be strictly increasing
+    pts = [(s, base), (s + r, value)] if r >= STEP_EPS else [(s - STEP_EPS, base), (s, value)]
     if e is not None:
-        pts += [(e, value), (e + STEP_EPS, base)]
+        reached = pts[-1][0]
+        if e > reached:        # an end at the very time the value is reached holds it an instant
+            pts.append((e, value))
+        pts.append((max(e, reached) + STEP_EPS, base))
     xs = np.array([p[0] for p in pts])
     ys = np.array([p[1] for p in pts])
     # clip to the run: evaluate the piecewise-linear profile at t0 and tf and keep inner points

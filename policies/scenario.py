@@ -158,7 +158,7 @@ def _parse_setting(raw, item: Lever, where: str, catalogue: Catalogue, cities: l
     end = raw.get("end")
     if end is not None:
         end = _num(end, f"{where}.end")
-        if end < start + ramp:
+        if end < start + ramp - 1e-9 * max(1.0, abs(start)):   # rounding of start + ramp is no error
             raise PolicyError(f"{where}.end = {end:g} is before the ramp is complete (start {start:g} + ramp {ramp:g})")
     return Setting(item=item.id, value=value, start=start, ramp=ramp, end=end, cells=cells)
 

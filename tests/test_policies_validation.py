@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import policies
@@ -174,3 +175,12 @@ def test_catalogue_numbers_must_be_finite(tmp_path):
     bad.write_text(text.replace("baseline = 0.05\n", "baseline = nan\n", 1), encoding="utf-8")
     with pytest.raises(PolicyError, match=r"levers.toml: lever 'rd_subsidy': baseline must be a finite number"):
         policies.load_catalogue(bad)
+
+
+@pytest.mark.parametrize("start, ramp, end", [(2010, 0, 2010), (2010, 2, 2012), (2010, 1e-9, 2010),
+                                              (2010.1, 0.2, 2010.3)])
+def test_profiles_that_end_when_they_arrive_have_increasing_times(cat, start, ramp, end):
+    """Found by fuzzing: end == start + ramp gave a repeated break time (not a valid time series)."""
+    sc = lever(cat, start=start, ramp=ramp, end=end)
+    xs, ys = profile_points(sc.levers["incubators"], 10.0, 20.0, 2008, 2050)
+    assert (np.diff(xs) > 0).all() and ys.max() == 20 and ys[0] == ys[-1] == 10
