@@ -10,7 +10,6 @@ horizon (parsing and parameter building only; no model is run). Uncertainties us
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import tempfile
@@ -54,8 +53,17 @@ def fresh(work: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------ TOML text
-def _key(k: str) -> str:
-    return json.dumps(k)
+def _string(k: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped, the rest as is."""
+    out = []
+    for c in k:
+        if c in '"\\':
+            out.append("\\" + c)
+        elif ord(c) < 0x20 or ord(c) == 0x7F:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
 
 
 def to_toml_value(v) -> str:
@@ -71,16 +79,16 @@ def to_toml_value(v) -> str:
             return "inf" if v > 0 else "-inf"
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v)
+        return _string(v)
     if isinstance(v, list):
         return "[" + ", ".join(to_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{_key(k)} = {to_toml_value(x)}" for k, x in v.items()) + "}"
+        return "{" + ", ".join(f"{_string(k)} = {to_toml_value(x)}" for k, x in v.items()) + "}"
     raise TypeError(type(v))
 
 
 def to_toml(d: dict) -> str:
-    return "".join(f"{_key(k)} = {to_toml_value(v)}\n" for k, v in d.items())
+    return "".join(f"{_string(k)} = {to_toml_value(v)}\n" for k, v in d.items())
 
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -101,6 +109,7 @@ years = st.one_of(st.floats(1990, 2060, allow_nan=False), st.integers(2000, 2055
 ramps = st.one_of(st.floats(0, 30, allow_nan=False), st.sampled_from([0, -1, math.nan, math.inf]), odd_numbers, junk)
 ids = st.one_of(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,20}", fullmatch=True),
                 st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,20}", fullmatch=True),
+                st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True),
                 st.sampled_from(["../../ESCAPED", "/tmp/abs", "a/b", "x" * 300, "CON", "..", ".", "", "名字", "a\nb"]),
                 text, junk)
 
@@ -121,7 +130,7 @@ def setting(draw, item):
             table["allocation"] = draw(st.dictionaries(st.sampled_from(CITIES),
                                                        st.floats(item.low, item.high, allow_nan=False),
                                                        min_size=1, max_size=3))
-    for _ in range(draw(st.sampled_from([0, 0, 1, 1, 2]))):
+    for _ in range(draw(st.sampled_from([0, 0, 0, 0, 0, 0, 0, 1, 2]))):
         key = draw(st.sampled_from(["value", "start", "ramp", "end", "cities", "allocation", "bogus"]))
         table[key] = draw({"value": number_near(item.low, item.high), "start": years, "end": years, "ramp": ramps,
                            "cities": st.one_of(st.lists(st.sampled_from(CITIES + ["Atlantis"]), max_size=4), junk),
@@ -209,7 +218,7 @@ def load_or_refuse(text_: str, work: Path) -> None:
     except PolicyError as exc:
         assert str(exc).strip(), exc
         assert sorted(p.name for p in folder.iterdir()) == ["s.toml"]
-        event("refused")
+        event("refused: " + " ".join(str(exc).replace(str(path), "").split()[1:4])[:50])
         return
     check_scenario(sc, path)
     event("valid scenario")
@@ -257,7 +266,9 @@ VALID = {"Rate": (0.01, 0.1), "Capacity": (100, 5000), "Delay": (1, 10), "Share[
 def distribution(draw, low, high):
     """A valid distribution table over [low, high]."""
     kind = draw(st.sampled_from(["uniform", "triangular", "normal", "lognormal", None]))
-    a, b = sorted(draw(st.lists(st.floats(low, high, allow_nan=False), min_size=2, max_size=2, unique=True)))
+    a, b = sorted(draw(st.floats(low, high, allow_nan=False)) for _ in range(2))
+    if a == b:
+        a, b = low, high
     if kind is None:
         return {} if draw(st.booleans()) else {"range": [a, b]}
     if kind == "uniform":
@@ -277,10 +288,11 @@ def distribution(draw, low, high):
 @st.composite
 def uncertainty_dict(draw):
     entries = {}
-    for name in draw(st.lists(st.one_of(st.sampled_from(list(VALID)), st.sampled_from(list(VALID)),
-                                        st.sampled_from(NAMES), text), min_size=0, max_size=4, unique=True)):
+    names = [draw(st.one_of(st.sampled_from(list(VALID)), st.sampled_from(list(VALID)), st.sampled_from(NAMES),
+                            text)) for _ in range(draw(st.integers(0, 4)))]
+    for name in dict.fromkeys(names):
         table = draw(distribution(*VALID.get(name, (0, 1))))
-        for _ in range(draw(st.sampled_from([0, 0, 1, 1, 2]))):
+        for _ in range(draw(st.sampled_from([0, 0, 0, 0, 0, 1, 2]))):
             key = draw(st.sampled_from(DIST_KEYS))
             if key == "distribution":
                 table[key] = draw(st.one_of(st.sampled_from(["uniform", "triangular", "normal", "lognormal", "beta"]),
@@ -322,7 +334,7 @@ def test_fuzz_uncertainty_files(work, tiny, d):
         spec = load_uncertainties(path, model=tiny)
     except UncertaintySpecError as exc:
         assert str(exc).startswith(str(path)), exc
-        event("refused")
+        event("refused: " + " ".join(str(exc).replace(str(path), "").split()[1:4])[:50])
         return
     check_spec(spec)
     event("valid specification")
@@ -355,7 +367,7 @@ def test_fuzz_mutated_uncertainty_text(work, tiny, data):
         spec = load_uncertainties(path, model=tiny)
     except UncertaintySpecError as exc:
         assert str(exc).startswith(str(path)), exc
-        event("refused")
+        event("refused: " + " ".join(str(exc).replace(str(path), "").split()[1:4])[:50])
         return
     check_spec(spec)
     event("valid specification")
