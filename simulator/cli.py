@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one ``innosim`` command; returns the exit code (see ``simulator.clitools``)."""
     debug, argv = debug_requested(list(sys.argv[1:] if argv is None else argv))
     command = argv[0] if argv else ""
-    prog = f"innosim {command}" if command and not command.startswith("-") else "innosim"
+    prog = f"innosim {command}" if command in (*DELEGATED, "calibrate") else "innosim"
     return guarded(prog, _dispatch, argv, debug=debug)
 
 

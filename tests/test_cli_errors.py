@@ -85,10 +85,10 @@ def test_an_engine_crash_is_one_line_and_debug_shows_the_traceback(capsys, write
     monkeypatch.setattr("simulator.model.Model.run", broken)
     argv = ["run", DECAY, "--out", str(tmp_path / "o")]
     assert main(argv) == 1
-    one_line_error(capsys, "innosim run: internal error: ZeroDivisionError", "--debug")
+    one_line_error(capsys, "innosim: internal error: ZeroDivisionError", "--debug")
     assert main(["--debug", *argv]) == 1
     err = capsys.readouterr().err
-    assert "Traceback" in err and err.strip().splitlines()[-1].startswith("innosim run: internal error")
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith("innosim: internal error")
     assert not (tmp_path / "o").exists()
 
 
