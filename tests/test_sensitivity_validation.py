@@ -9,7 +9,13 @@ from conftest import eq
 
 from sensitivity.cli import main_sensitivity
 from sensitivity.errors import UncertaintySpecError
-from sensitivity.uncertainty import Normal, Triangular, Uniform, load_uncertainties, parse_uncertainties
+from sensitivity.uncertainty import (
+    Normal,
+    Triangular,
+    Uniform,
+    load_uncertainties,
+    parse_uncertainties,
+)
 
 MODEL = (eq("Stock", "INTEG(Rate * Stock, 10)", "widgets")
          + eq("Rate", "0.05", "1/Month", "range: 0.01..0.1")
