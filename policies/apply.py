@@ -30,13 +30,13 @@ def profile_points(setting: Setting, base: float, value: float, t0: float, tf: f
     ``base`` just after ``end``.
     """
     s, r, e = setting.start, setting.ramp, setting.end
-    pts: list[tuple[float, float]] = []
-    if r > 0:
-        pts += [(s, base), (s + r, value)]
-    else:
-        pts += [(s - STEP_EPS, base), (s, value)]
+    # a ramp shorter than a step's width is a step; break points must be strictly increasing
+    pts = [(s, base), (s + r, value)] if r >= STEP_EPS else [(s - STEP_EPS, base), (s, value)]
     if e is not None:
-        pts += [(e, value), (e + STEP_EPS, base)]
+        reached = pts[-1][0]
+        if e > reached:        # an end at the very time the value is reached holds it an instant
+            pts.append((e, value))
+        pts.append((max(e, reached) + STEP_EPS, base))
     xs = np.array([p[0] for p in pts])
     ys = np.array([p[1] for p in pts])
     # clip to the run: evaluate the piecewise-linear profile at t0 and tf and keep inner points
@@ -49,9 +49,24 @@ def profile_points(setting: Setting, base: float, value: float, t0: float, tf: f
 
 
 def check_horizon(scenario: Scenario, t0: float, tf: float) -> None:
-    """Raise if a setting starts or ends outside the run."""
+    """Raise if a setting starts or ends outside the run, or holds a number that is not finite.
+
+    Files are checked when they are read; this also covers scenarios built in code (the
+    dashboard, ``with_setting``), where a NaN ramp would silently become a step.
+    """
+    cap = scenario.budget_cap
+    if cap is not None and not (np.isfinite(cap) and cap >= 0):
+        raise PolicyError(f"{scenario.source}: budget_cap = {cap!r} must be a finite number >= 0")
     for section, table in (("levers", scenario.levers), ("shocks", scenario.shocks)):
         for item_id, st in table.items():
+            numbers = {"value": st.value, "start": st.start, "ramp": st.ramp,
+                       **({"end": st.end} if st.end is not None else {}),
+                       **{f"allocation.{c}": v for c, v in st.cells}}
+            for key, v in numbers.items():
+                if not np.isfinite(v):
+                    raise PolicyError(f"{scenario.source}: {section}.{item_id}.{key} = {v!r} is not a finite number")
+            if st.ramp < 0:
+                raise PolicyError(f"{scenario.source}: {section}.{item_id}.ramp = {st.ramp:g} must not be negative")
             if not t0 <= st.start <= tf:
                 raise PolicyError(f"{scenario.source}: {section}.{item_id}.start = {st.start:g} is outside "
                                   f"the run {t0:g}-{tf:g}")

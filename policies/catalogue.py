@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulator.tomlfile import read_toml
+from simulator.tomlfile import finite_number, read_toml
 
 from .errors import PolicyError
 
@@ -97,6 +97,10 @@ def _need(entry: dict, key: str, where: str):
     return entry[key]
 
 
+def _finite(value, where: str) -> float:
+    return finite_number(value, where, PolicyError)
+
+
 def _bilingual(value, where: str) -> dict:
     if not isinstance(value, dict) or not value.get("zh") or not value.get("en"):
         raise PolicyError(f"{where}: needs both 'zh' and 'en' text")
@@ -105,19 +109,21 @@ def _bilingual(value, where: str) -> dict:
 
 def _parse_item(entry: dict, kind: str, path: Path, n: int) -> Lever:
     where = f"{path.name}: [[{kind}]] #{n + 1}"
+    if not isinstance(entry, dict):
+        raise PolicyError(f"{where}: must be a table")
     item_id = str(_need(entry, "id", where))
     where = f"{path.name}: {kind} {item_id!r}"
     area = str(_need(entry, "area", where))
     if area not in AREAS:
         raise PolicyError(f"{where}: area {area!r} is not one of {', '.join(AREAS)}")
     rng = _need(entry, "range", where)
-    if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(x, (int, float)) for x in rng)):
+    if not (isinstance(rng, list) and len(rng) == 2):
         raise PolicyError(f"{where}: 'range' must be [low, high]")
-    low, high = float(rng[0]), float(rng[1])
+    low, high = (_finite(x, f"{where}: range") for x in rng)
     if low > high:
         raise PolicyError(f"{where}: range low {low} is above high {high}")
-    baseline = float(_need(entry, "baseline", where))
-    alone = float(entry.get("alone", baseline))
+    baseline = _finite(_need(entry, "baseline", where), f"{where}: baseline")
+    alone = _finite(entry.get("alone", baseline), f"{where}: alone")
     for key, val in (("baseline", baseline), ("alone", alone)):
         if not low <= val <= high:
             raise PolicyError(f"{where}: {key} {val} is outside the range [{low}, {high}]")
@@ -131,7 +137,7 @@ def _parse_item(entry: dict, kind: str, path: Path, n: int) -> Lever:
     return Lever(
         id=item_id, kind=kind, area=area, constant=str(_need(entry, "constant", where)),
         unit=str(_need(entry, "unit", where)), baseline=baseline, low=low, high=high,
-        step=float(entry.get("step", (high - low) / 100 or 1.0)), alone=alone,
+        step=_finite(entry.get("step", (high - low) / 100 or 1.0), f"{where}: step"), alone=alone,
         name=_bilingual(_need(entry, "name", where), f"{where}: name"),
         description=_bilingual(_need(entry, "description", where), f"{where}: description"),
         seed=str(_need(entry, "seed", where)), effects=effects,
@@ -147,7 +153,10 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     data = read_toml(path, "lever catalogue", PolicyError)
     levers, shocks = {}, {}
     for kind, target in (("lever", levers), ("shock", shocks)):
-        for n, entry in enumerate(data.get(kind, [])):
+        entries = data.get(kind, [])
+        if not isinstance(entries, list):
+            raise PolicyError(f"{path.name}: {kind} must be an array of tables [[{kind}]]")
+        for n, entry in enumerate(entries):
             item = _parse_item(entry, kind, path, n)
             if item.id in levers or item.id in shocks:
                 raise PolicyError(f"{path.name}: id {item.id!r} is defined twice")
@@ -166,7 +175,8 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     model_path = Path(defaults.get("model", "models/zhejiang_innovation_openness.mdl"))
     if not model_path.is_absolute():
         model_path = PROJECT_ROOT / model_path
-    return Catalogue(levers=levers, shocks=shocks, default_start=float(defaults.get("start", 2025)),
+    start = _finite(defaults.get("start", 2025), f"{path.name}: defaults.start")
+    return Catalogue(levers=levers, shocks=shocks, default_start=start,
                      model_path=model_path, path=path, kpis=kpis)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from simulator.clitools import year as year_arg
+from simulator.outputs import RunFolder, csv_bytes
+
 from .catalogue import load_catalogue
 
 
@@ -13,8 +16,9 @@ def add_commands(sub) -> None:
                        description="Run the baseline and scenarios (all built-in ones when none is named) "
                                    "and write kpis.csv/.xlsx, timeseries.csv, costs.csv, charts and report.html.")
     c.add_argument("scenarios", nargs="*", help="built-in scenario ids or scenario .toml files")
-    c.add_argument("--years", nargs="+", type=float, default=[2030, 2035], help="target years (default 2030 2035)")
-    c.add_argument("--out", default="out/compare", help="output folder (default out/compare)")
+    c.add_argument("--years", nargs="+", type=year_arg, default=[2030, 2035], help="target years (default 2030 2035)")
+    c.add_argument("--out", default="out/compare", help="output folder (default out/compare); its previous "
+                   "results are replaced, and _COMPLETE.json is written last")
     c.add_argument("--model", default=None, help="model file (default: the flagship model)")
     c.add_argument("--method", default="euler", help="integration method (default euler at TIME STEP)")
     c.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the terminal table")
@@ -38,9 +42,12 @@ def _model(path):
 
 
 def cmd_compare(args) -> int:
+    from simulator.solvers import check_method
+
     from .compare import compare, terminal_table
     from .report import write_report
 
+    args.method = check_method(args.method)
     model, cat = _model(args.model)
     bar = None
     try:
@@ -94,24 +101,30 @@ def cmd_levers(args) -> int:
 
 def cmd_run_scenario(args) -> int:
     """Run one scenario and write its time series (CSV) and per-lever fiscal costs."""
+    from simulator import RunOptions
+    from simulator.cli import check_run_options
+    from simulator.solvers import check_method
+
     from .apply import cost_variables, lever_costs, scenario_params
     from .scenario import load_scenario
 
+    args.method = check_method(args.method)
     model, cat = _model(args.model)
+    check_run_options(model, args)
     sc = load_scenario(args.target, catalogue=cat, cities=model.subscripts.get("City"))
     params = scenario_params(sc, model, catalogue=cat)
     outputs = None
     if args.var:
         outputs = list(dict.fromkeys(list(args.var) + cost_variables(cat)))
-    res = model.run(params, method=args.method, outputs=outputs)
+    opts = RunOptions(time_step=args.time_step, final_time=args.final_time)
+    res = model.run(params, method=args.method, options=opts, outputs=outputs)
     df = res.to_frame()
     costs = lever_costs(res, catalogue=cat)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    csv = out / f"{sc.id}_{args.method}.csv"
-    df.to_csv(csv, encoding="utf-8")
-    cost_csv = out / f"{sc.id}_costs.csv"
-    costs.to_csv(cost_csv, encoding="utf-8")
+    run = f"{sc.id}_{args.method}"   # the id is a safe file-name part (checked when it was read)
+    with RunFolder(args.out, run=run, meta={"scenario": sc.id, "source": sc.source, "model": str(model.path),
+                                           "model_sha256": model.sha256, "method": args.method}) as folder:
+        csv = folder.write(f"{run}.csv", csv_bytes(df, encoding="utf-8"))
+        cost_csv = folder.write(f"{run}_costs.csv", csv_bytes(costs, encoding="utf-8"))
     heads = [k for k in cat.headline_kpis if k in df.columns] or list(df.columns[:4])
     yearly = df[df.index.isin(range(2008, 2051, 5))]
     print(f"{sc.id}: {sc.label('en')}")

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from simulator.outputs import RunFolder, csv_bytes, excel_bytes
 
 from .catalogue import Catalogue, load_catalogue
 from .compare import Comparison
@@ -51,7 +54,14 @@ def _colors(n: int):
     return [cmap(i % 20) for i in range(n)]
 
 
-def chart_trajectories(comp: Comparison, catalogue: Catalogue, path: Path) -> Path:
+def _png(plt, fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def chart_trajectories(comp: Comparison, catalogue: Catalogue) -> bytes:
     """Headline KPI trajectories, each scenario against the dashed baseline."""
     plt, cjk = _pyplot()
     heads = catalogue.headline_kpis
@@ -76,12 +86,10 @@ def chart_trajectories(comp: Comparison, catalogue: Catalogue, path: Path) -> Pa
     fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
     fig.suptitle("KPI trajectories vs. baseline (dashed)" + (" 关键指标轨迹与基准 (虚线)" if cjk else ""))
     fig.tight_layout(rect=(0, 0, 0.8, 0.96))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _png(plt, fig)
 
 
-def chart_differences(comp: Comparison, catalogue: Catalogue, path: Path) -> Path:
+def chart_differences(comp: Comparison, catalogue: Catalogue) -> bytes:
     """% difference vs. the baseline of each headline KPI at every target year."""
     plt, cjk = _pyplot()
     heads = catalogue.headline_kpis
@@ -104,12 +112,10 @@ def chart_differences(comp: Comparison, catalogue: Catalogue, path: Path) -> Pat
     axes[-1].legend(title="year", fontsize=8)
     fig.suptitle("Difference from baseline at target years" + (" 目标年份相对基准的变化" if cjk else ""))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _png(plt, fig)
 
 
-def chart_cost_effect(comp: Comparison, catalogue: Catalogue, path: Path) -> Path:
+def chart_cost_effect(comp: Comparison, catalogue: Catalogue) -> bytes:
     """Extra cumulative fiscal cost against the lever-driven change of the first headline KPI."""
     plt, cjk = _pyplot()
     kpi = catalogue.headline_kpis[0]
@@ -130,14 +136,12 @@ def chart_cost_effect(comp: Comparison, catalogue: Catalogue, path: Path) -> Pat
     ax.set_title("Cost vs. effect" + (" 成本与效果" if cjk else ""))
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _png(plt, fig)
 
 
-def _img(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+def _img(name: str, png: bytes) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
 
 
 def _bi(zh: str, en: str) -> str:
@@ -171,8 +175,9 @@ body.lang-en .zh{display:none}body.lang-zh .en{display:none}.scenario{border-top
 button{position:fixed;top:1em;right:1em;padding:.4em 1em}.neg{color:#b00}.pos{color:#060}"""
 
 
-def write_html(comp: Comparison, catalogue: Catalogue, charts: dict, path: Path) -> Path:
-    """A self-contained HTML report (charts embedded, zh/en toggle, no external requests)."""
+def report_html(comp: Comparison, catalogue: Catalogue, charts: dict) -> str:
+    """A self-contained HTML report (charts {name: PNG bytes} embedded, zh/en toggle, no external
+    requests)."""
     heads = catalogue.headline_kpis
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>innosim scenario comparison</title>"
              f"<style>{_CSS}</style></head><body class='lang-en'>",
@@ -202,50 +207,42 @@ def write_html(comp: Comparison, catalogue: Catalogue, charts: dict, path: Path)
               "cost_effect": ("成本与效果", "Cost vs. effect")}
     for key, p in charts.items():
         zh, en = titles.get(key, (key, key))
-        parts.append(f"<h2>{_bi(zh, en)}</h2>{_img(p)}")
+        parts.append(f"<h2>{_bi(zh, en)}</h2>{_img(key, p)}")
     s = comp.summary
     parts.append(f"<h2>{_bi('财政成本与预算', 'Fiscal cost and budget')}</h2>" + s.to_html(index=False, na_rep="—",
                  float_format=lambda x: f"{x:,.1f}"))
     parts.append(f"<h2>{_bi('情景定义', 'Scenario definitions')}</h2>")
     parts += [_scenario_html(sc, catalogue) for sc in comp.scenarios]
     parts.append("</body></html>")
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
+    return "\n".join(parts)
 
 
 def write_report(comp: Comparison, out: str | Path, *, catalogue: Catalogue | None = None) -> dict:
     """Write kpis.csv/.xlsx, timeseries.csv, costs.csv, summary.csv, charts and report.html to ``out``.
 
-    Returns {name: path}. Existing files of the same names are replaced; nothing else is touched.
+    Returns {name: path}. The folder is a ``simulator.outputs.RunFolder``: the previous report's
+    files (those listed in its ``_COMPLETE.json``) are removed first, every file is written
+    atomically and ``_COMPLETE.json`` is written last; other files in the folder are not touched.
     """
     catalogue = catalogue or load_catalogue()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {}
-    files["kpis.csv"] = out / "kpis.csv"
-    comp.kpis.to_csv(files["kpis.csv"], index=False, encoding="utf-8")
-    files["timeseries.csv"] = out / "timeseries.csv"
-    comp.timeseries.to_csv(files["timeseries.csv"], index=False, encoding="utf-8")
-    files["costs.csv"] = out / "costs.csv"
-    comp.costs.to_csv(files["costs.csv"], index=False, encoding="utf-8")
-    files["summary.csv"] = out / "summary.csv"
-    comp.summary.to_csv(files["summary.csv"], index=False, encoding="utf-8")
-    if comp.city is not None and not comp.city.empty:
-        files["city.csv"] = out / "city.csv"
-        comp.city.to_csv(files["city.csv"], index=False, encoding="utf-8")
-    files["kpis.xlsx"] = out / "kpis.xlsx"
-    with pd.ExcelWriter(files["kpis.xlsx"], engine="openpyxl") as xw:
-        comp.kpis.to_excel(xw, sheet_name="kpis", index=False)
-        comp.summary.to_excel(xw, sheet_name="summary", index=False)
-        pd.DataFrame([{"scenario": sc.id, "name_zh": sc.name["zh"], "name_en": sc.name["en"],
-                       "extends": sc.extends or "", "source": sc.source,
-                       "settings": "; ".join(f"{k}={v.as_dict()}" for k, v in sc.settings.items())}
-                      for sc in comp.scenarios]).to_excel(xw, sheet_name="scenarios", index=False)
-        pd.DataFrame(sorted(comp.metadata.items()), columns=["key", "value"]).astype(str) \
-            .to_excel(xw, sheet_name="metadata", index=False)
-    charts = {"trajectories": chart_trajectories(comp, catalogue, out / "trajectories.png"),
-              "differences": chart_differences(comp, catalogue, out / "differences.png"),
-              "cost_effect": chart_cost_effect(comp, catalogue, out / "cost_effect.png")}
-    files.update({f"{k}.png": v for k, v in charts.items()})
-    files["report.html"] = write_html(comp, catalogue, charts, out / "report.html")
-    return files
+    meta = {k: v for k, v in comp.metadata.items() if isinstance(v, (str, int, float, list))}
+    with RunFolder(out, meta={"report": "scenario comparison", **meta}) as folder:
+        for name, table in (("kpis", comp.kpis), ("timeseries", comp.timeseries), ("costs", comp.costs),
+                            ("summary", comp.summary)):
+            folder.write(f"{name}.csv", csv_bytes(table, index=False, encoding="utf-8"))
+        if comp.city is not None and not comp.city.empty:
+            folder.write("city.csv", csv_bytes(comp.city, index=False, encoding="utf-8"))
+        scenarios = pd.DataFrame([
+            {"scenario": sc.id, "name_zh": sc.name["zh"], "name_en": sc.name["en"], "extends": sc.extends or "",
+             "source": sc.source, "settings": "; ".join(f"{k}={v.as_dict()}" for k, v in sc.settings.items())}
+            for sc in comp.scenarios])
+        metadata = pd.DataFrame(sorted(comp.metadata.items()), columns=["key", "value"]).astype(str)
+        folder.write("kpis.xlsx", excel_bytes({"kpis": comp.kpis, "summary": comp.summary,
+                                               "scenarios": scenarios, "metadata": metadata}))
+        charts = {"trajectories": chart_trajectories(comp, catalogue),
+                  "differences": chart_differences(comp, catalogue),
+                  "cost_effect": chart_cost_effect(comp, catalogue)}
+        for key, png in charts.items():
+            folder.write(f"{key}.png", png)
+        folder.write("report.html", report_html(comp, catalogue, charts))
+    return dict(folder.files)

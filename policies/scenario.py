@@ -28,11 +28,13 @@ the child replaces the parent's setting for that lever as a whole.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from simulator.names import suggest
-from simulator.tomlfile import read_toml
+from simulator.outputs import name_problem
+from simulator.tomlfile import finite_number, read_toml, short
 
 from .catalogue import Catalogue, Lever, load_catalogue
 from .errors import PolicyError
@@ -40,6 +42,8 @@ from .errors import PolicyError
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 _TOP_KEYS = {"id", "name", "description", "extends", "budget_cap", "levers", "shocks"}
 _SETTING_KEYS = {"value", "start", "ramp", "end", "cities", "allocation"}
+MAX_EXTENDS = 32          # depth of an ``extends`` chain
+MAX_TEXT = {"name": 200, "description": 5000}   # characters of each language's text
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,7 @@ class Scenario:
 
 # ----------------------------------------------------------------------------- parsing
 def _num(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PolicyError(f"{where} must be a number, got {value!r}")
-    return float(value)
+    return finite_number(value, where, PolicyError)
 
 
 def _check_keys(table: dict, allowed: set, where: str) -> None:
@@ -111,7 +113,7 @@ def _parse_setting(raw, item: Lever, where: str, catalogue: Catalogue, cities: l
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         raw = {"value": raw}
     if not isinstance(raw, dict):
-        raise PolicyError(f"{where} must be a table (value, start, ramp, end) or a number")
+        raise PolicyError(f"{where} must be a table (value, start, ramp, end) or a number, got {short(raw)}")
     _check_keys(raw, _SETTING_KEYS, where)
     cells: tuple = ()
     if "allocation" in raw:
@@ -132,9 +134,12 @@ def _parse_setting(raw, item: Lever, where: str, catalogue: Catalogue, cities: l
             if item.subscript is None:
                 raise PolicyError(f"{where}.cities: {item.id!r} is not set per region")
             names = raw["cities"]
-            if not isinstance(names, list) or not names:
-                raise PolicyError(f"{where}.cities must be a non-empty list of region names")
-            cells = tuple((str(c), value) for c in names)
+            if not isinstance(names, list) or not names or not all(isinstance(c, str) for c in names):
+                raise PolicyError(f"{where}.cities must be a non-empty list of region names, got {short(names)}")
+            if len(set(names)) != len(names):
+                twice = next(c for c in names if names.count(c) > 1)
+                raise PolicyError(f"{where}.cities lists {twice!r} twice")
+            cells = tuple((c, value) for c in names)
     for elem, v in cells or (("", value),):
         if not item.low <= v <= item.high:
             at = f"{where}.allocation.{elem}" if elem and "allocation" in raw else f"{where}.value"
@@ -148,23 +153,31 @@ def _parse_setting(raw, item: Lever, where: str, catalogue: Catalogue, cities: l
     ramp = _num(raw.get("ramp", 0.0), f"{where}.ramp")
     if ramp < 0:
         raise PolicyError(f"{where}.ramp = {ramp:g} must not be negative")
+    if not math.isfinite(start + ramp):
+        raise PolicyError(f"{where}: start {start:g} + ramp {ramp:g} is not a finite year")
     end = raw.get("end")
     if end is not None:
         end = _num(end, f"{where}.end")
-        if end < start + ramp:
+        if end < start + ramp - 1e-9 * max(1.0, abs(start)):   # rounding of start + ramp is no error
             raise PolicyError(f"{where}.end = {end:g} is before the ramp is complete (start {start:g} + ramp {ramp:g})")
     return Setting(item=item.id, value=value, start=start, ramp=ramp, end=end, cells=cells)
 
 
-def _bilingual(raw, default: str, where: str) -> dict:
+def _bilingual(raw, default: str, where: str, limit: int) -> dict:
     if raw is None:
         return {"zh": default, "en": default}
     if isinstance(raw, str):
-        return {"zh": raw, "en": raw}
+        raw = {"zh": raw, "en": raw}
     if not isinstance(raw, dict):
-        raise PolicyError(f"{where} must be a table {{ zh = ..., en = ... }} or a string")
-    en = str(raw.get("en") or raw.get("zh") or default)
-    return {"zh": str(raw.get("zh") or en), "en": en}
+        raise PolicyError(f"{where} must be a table {{ zh = ..., en = ... }} or a string, got {short(raw)}")
+    _check_keys(raw, {"zh", "en"}, where)
+    for lang, text in raw.items():
+        if not isinstance(text, str):
+            raise PolicyError(f"{where}.{lang} must be text, got {short(text)}")
+        if len(text) > limit:
+            raise PolicyError(f"{where}.{lang} is {len(text)} characters long (at most {limit})")
+    en = raw.get("en") or raw.get("zh") or default
+    return {"zh": raw.get("zh") or en, "en": en}
 
 
 def scenario_from_dict(data: dict, *, source: str = "<dict>", catalogue: Catalogue | None = None,
@@ -178,11 +191,20 @@ def scenario_from_dict(data: dict, *, source: str = "<dict>", catalogue: Catalog
         raise PolicyError(f"{source}: a scenario must be a table")
     _check_keys(data, _TOP_KEYS, source)
     sid = data.get("id") or (Path(source).stem if source != "<dict>" else None)
-    if not sid or not isinstance(sid, str):
+    if not sid:
         raise PolicyError(f"{source}: missing key 'id'")
+    problem = name_problem(sid)
+    if problem:
+        # the id names the output files (<id>_euler.csv): it must be one safe file-name part
+        origin = "id" if "id" in data else "id (taken from the file name; add id = \"...\")"
+        raise PolicyError(f"{source}: {origin}: {problem}")
     parent = None
-    if data.get("extends"):
-        base = str(data["extends"])
+    if data.get("extends") is not None:
+        base = data["extends"]
+        if not isinstance(base, str) or not base or len(base) > 1024 or "\x00" in base:
+            raise PolicyError(f"{source}: extends must be a scenario id or a .toml path, got {short(base)}")
+        if len(_stack) >= 2 * MAX_EXTENDS:
+            raise PolicyError(f"{source}: 'extends' chain is longer than {MAX_EXTENDS} scenarios")
         here = {sid, _file_key(source)}
         if _file_key(base) in _stack or base in _stack or _file_key(base) in here or base in here:
             chain = " -> ".join((*[k for k in _stack if not k.startswith("file:")], sid, base))
@@ -207,8 +229,8 @@ def scenario_from_dict(data: dict, *, source: str = "<dict>", catalogue: Catalog
         cap = _num(cap, f"{source}: budget_cap")
         if cap < 0:
             raise PolicyError(f"{source}: budget_cap = {cap:g} must not be negative")
-    name = _bilingual(data.get("name"), sid, f"{source}: name")
-    desc = _bilingual(data.get("description"), "", f"{source}: description")
+    name = _bilingual(data.get("name"), sid, f"{source}: name", MAX_TEXT["name"])
+    desc = _bilingual(data.get("description"), "", f"{source}: description", MAX_TEXT["description"])
     return Scenario(id=sid, name=name, description=desc, levers=levers, shocks=shocks, budget_cap=cap,
                     extends=parent.id if parent else None, source=source)
 
@@ -219,7 +241,7 @@ def _file_key(name_or_path: str) -> str:
     path = builtins.get(name_or_path) or Path(name_or_path)
     try:
         return "file:" + str(Path(path).resolve())
-    except OSError:
+    except (OSError, ValueError):
         return "file:" + str(path)
 
 
@@ -245,7 +267,6 @@ def load_scenario(name_or_path: str | Path, *, catalogue: Catalogue | None = Non
             raise PolicyError(f"unknown scenario {text_id!r}.{suggest(text_id, sorted(builtins))} "
                               f"Built-in scenarios: {', '.join(builtins)}; or give a path to a .toml file")
     data = read_toml(path, "scenario file", PolicyError)
-    data.setdefault("id", path.stem)
     return scenario_from_dict(data, source=str(path), catalogue=catalogue, cities=cities, _stack=_stack)
 
 

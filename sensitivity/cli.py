@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from simulator import RunOptions
+from simulator.clitools import MAX_SAMPLES, MAX_SEED, Parser, guarded, int_between, year
 from simulator.errors import SimulatorError
+from simulator.outputs import safe_stem
 
 from .distributed import Compute, executor
 from .ensemble import DEFAULT_KPIS, DEFAULT_YEAR, EnsembleOptions
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "models" / "zhejiang_innovation_openness.mdl"
 FLAGSHIP_UNCERTAINTIES = ROOT / "models" / "zhejiang_uncertainties.toml"
 DEFAULT_SAMPLES = {"oat": 0, "mc": 1000, "morris": 20, "sobol": 512}
+MAX_RUNS = 10_000_000      # model runs of one command: the sample matrix alone is runs x parameters
 
 
 # ------------------------------------------------------------------------------ arguments
@@ -42,22 +45,24 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--uncertainties", metavar="TOML",
                    help="uncertainty file (default: models/zhejiang_uncertainties.toml for the flagship, "
                         "else uniform over every documented range)")
-    p.add_argument("--year", type=float, action="append", help=f"year the KPIs are read at (default {DEFAULT_YEAR:g})")
-    p.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
-    p.add_argument("--out", help="output folder for CSV, PNG and index.html")
+    p.add_argument("--year", type=year, action="append", help=f"year the KPIs are read at (default {DEFAULT_YEAR:g})")
+    p.add_argument("--seed", type=int_between(0, MAX_SEED), default=0, help="seed of the samples (default 0)")
+    p.add_argument("--out", help="output folder for CSV, PNG and index.html; its previous results are "
+                   "replaced, and _COMPLETE.json is written last")
     p.add_argument("--method-solver", "--solver", dest="solver", default="euler",
                    help="integration method: euler (default, at TIME STEP), rk4, RK45, ...")
-    p.add_argument("--chunk-size", type=int, default=5000, help="members per vectorised run (default 5000)")
+    p.add_argument("--chunk-size", type=int_between(1, 1_000_000), default=5000,
+                   help="members per vectorised run (default 5000)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=int, help="start a Dask LocalCluster with K worker processes")
+    g.add_argument("--workers", type=int_between(1, 256), help="start a Dask LocalCluster with K worker processes")
     g.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler, e.g. tcp://host:8786")
 
 
 def sensitivity_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["oat", "mc", "morris", "sobol"], default="mc",
                    help="oat (tornado), mc (Monte Carlo bands), morris, sobol (default mc)")
-    p.add_argument("--samples", type=int, metavar="N",
+    p.add_argument("--samples", type=int_between(1, MAX_SAMPLES), metavar="N",
                    help="mc: members (1000); morris: trajectories (20); sobol: base sample, runs = N(D+2), "
                         "a power of two (512); oat: not used")
     p.add_argument("--kpi", action="append", help=f"output to analyse (repeatable; default {', '.join(DEFAULT_KPIS)})")
@@ -70,7 +75,8 @@ def robustness_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario names or .toml files (two or more)")
     p.add_argument("--kpi", default=DEFAULT_KPIS[0], help=f"KPI compared (default {DEFAULT_KPIS[0]!r})")
     p.add_argument("--direction", choices=DIRECTIONS, default="maximise", help="is more of the KPI better?")
-    p.add_argument("--samples", type=int, default=1000, metavar="N", help="uncertainty members (default 1000)")
+    p.add_argument("--samples", type=int_between(1, MAX_SAMPLES), default=1000, metavar="N",
+                   help="uncertainty members (default 1000)")
     _common(p)
     return p
 
@@ -78,27 +84,31 @@ def robustness_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def add_commands(subparsers) -> None:
     """Register ``sensitivity`` and ``robustness`` on ``parser.add_subparsers()``; each sets ``func``."""
     s = subparsers.add_parser("sensitivity", help="Monte Carlo bands, tornado, Morris and Sobol analyses")
-    sensitivity_arguments(s).set_defaults(func=lambda a: _guard("sensitivity", _sensitivity, a))
+    sensitivity_arguments(s).set_defaults(func=lambda a: guarded("innosim sensitivity", _sensitivity, a))
     r = subparsers.add_parser("robustness", help="share of uncertain futures in which one policy beats another")
-    robustness_arguments(r).set_defaults(func=lambda a: _guard("robustness", _robustness, a))
+    robustness_arguments(r).set_defaults(func=lambda a: guarded("innosim robustness", _robustness, a))
+
+
+def run_sensitivity(argv: list[str] | None = None) -> int:
+    """Parse and run ``innosim sensitivity``; errors propagate (``innosim``'s handler reports them)."""
+    p = sensitivity_arguments(Parser(prog="innosim sensitivity", description=__doc__.splitlines()[0]))
+    return _sensitivity(p.parse_args(argv))
+
+
+def run_robustness(argv: list[str] | None = None) -> int:
+    """Parse and run ``innosim robustness``; errors propagate (``innosim``'s handler reports them)."""
+    p = robustness_arguments(Parser(prog="innosim robustness", description=__doc__.splitlines()[0]))
+    return _robustness(p.parse_args(argv))
 
 
 def main_sensitivity(argv: list[str] | None = None) -> int:
-    p = sensitivity_arguments(argparse.ArgumentParser(prog="innosim sensitivity", description=__doc__.splitlines()[0]))
-    return _guard("sensitivity", _sensitivity, p.parse_args(argv))
+    """``innosim sensitivity`` with errors as one line and an exit code (2: bad input)."""
+    return guarded("innosim sensitivity", run_sensitivity, argv)
 
 
 def main_robustness(argv: list[str] | None = None) -> int:
-    p = robustness_arguments(argparse.ArgumentParser(prog="innosim robustness", description=__doc__.splitlines()[0]))
-    return _guard("robustness", _robustness, p.parse_args(argv))
-
-
-def _guard(name, fn, args) -> int:
-    try:
-        return fn(args)
-    except (SimulatorError, FileNotFoundError) as exc:
-        print(f"innosim {name}: error: {exc}", file=sys.stderr)
-        return 2
+    """``innosim robustness`` with errors as one line and an exit code (2: bad input)."""
+    return guarded("innosim robustness", run_robustness, argv)
 
 
 # ------------------------------------------------------------------------------ shared set-up
@@ -153,6 +163,9 @@ def _sensitivity(args) -> int:
     out = Path(args.out or f"out/sensitivity-{args.method}")
     runs = {"oat": 1 + 2 * len(spec), "mc": n, "morris": n * (len(spec) + 1),
             "sobol": sobol_runs(n, len(spec))}[args.method]
+    if runs > MAX_RUNS:
+        raise SimulatorError(f"--samples {n} means {runs:,} runs of {len(spec)} parameters, more than the "
+                             f"limit of {MAX_RUNS:,}; use fewer samples")
     print(f"{args.method}: {len(spec)} uncertain parameters, {runs:,} runs of {Path(args.model).name} "
           f"({args.solver}), KPIs {', '.join(kpis)} in {', '.join(f'{y:g}' for y in years)}; {compute.description}")
     if args.method == "sobol" and n & (n - 1):
@@ -199,6 +212,9 @@ def _sensitivity(args) -> int:
 def _robustness(args) -> int:
     if len(args.scenarios) < 2:
         raise SimulatorError("name at least two scenarios to compare")
+    if args.samples * len(args.scenarios) > MAX_RUNS:
+        raise SimulatorError(f"{args.samples:,} members x {len(args.scenarios)} scenarios exceed the limit of "
+                             f"{MAX_RUNS:,} runs; use fewer samples")
     model, spec, opts, compute = _setup(args)
     scenarios = dict(_scenario_params(s, model) for s in args.scenarios)
     year = (args.year or [DEFAULT_YEAR])[0]
@@ -228,7 +244,8 @@ def _robustness(args) -> int:
 
 
 def _slug(text: str) -> str:
-    return "_".join("".join(c if c.isalnum() else " " for c in text).lower().split())
+    words = "_".join("".join(c if c.isalnum() else " " for c in text).lower().split())
+    return safe_stem(words)
 
 
 if __name__ == "__main__":  # pragma: no cover

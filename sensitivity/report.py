@@ -21,6 +21,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from simulator.outputs import RunFolder, csv_bytes, safe_stem
+
 _RC = {"axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 100}
 _CJK = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei")
 
@@ -169,37 +171,40 @@ def _png(fig: Figure) -> bytes:
 
 def write_report(out: str | Path, title: str, sections: Sequence[Section], *, meta: dict | None = None,
                  max_rows: int = 40) -> Path:
-    """Write ``<name>.csv`` for every table, ``<name>.png`` for every figure and ``index.html``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write ``<name>.csv`` for every table, ``<name>.png`` for every figure and ``index.html``.
+
+    The folder is a ``simulator.outputs.RunFolder``: the previous report's files are removed
+    first, each file is written atomically, and ``_COMPLETE.json`` (files and sha256) comes last.
+    Table and figure names are made safe for file names (``safe_stem``).
+    """
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if meta:
         items = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                         for k, v in meta.items())
         parts.append(f"<table class='meta'>{items}</table>")
-    for sec in sections:
-        parts.append(f"<h2>{html.escape(sec.heading)}</h2>")
-        if sec.text:
-            parts.append(f"<p>{html.escape(sec.text)}</p>")
-        for name, fig in sec.figures.items():
-            png = _png(fig)
-            (out / f"{name}.png").write_bytes(png)
-            parts.append(f"<figure><img alt='{html.escape(name)}' src='data:image/png;base64,"
-                         f"{base64.b64encode(png).decode()}'><figcaption>{html.escape(name)}.png"
-                         "</figcaption></figure>")
-        for name, df in sec.tables.items():
-            df.to_csv(out / f"{name}.csv", index=False, encoding="utf-8")
-            shown = df.head(max_rows)
-            more = f" (first {max_rows} of {len(df)} rows)" if len(df) > max_rows else ""
-            parts.append(f"<h3>{html.escape(name)}.csv{more}</h3>")
-            parts.append(shown.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0, classes="data"))
-    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)}</title><style>"
-            "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-            "table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}"
-            "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}"
-            "table.meta td,table.meta th{text-align:left}img{max-width:100%}"
-            "</style></head><body>" + "\n".join(parts) + "</body></html>")
-    path = out / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    marker_meta = {"report": title, **{str(k): str(v) for k, v in (meta or {}).items()}}
+    with RunFolder(out, meta=marker_meta) as folder:
+        for sec in sections:
+            parts.append(f"<h2>{html.escape(sec.heading)}</h2>")
+            if sec.text:
+                parts.append(f"<p>{html.escape(sec.text)}</p>")
+            for name, fig in sec.figures.items():
+                png = _png(fig)
+                file = folder.write(f"{safe_stem(name, 60)}.png", png).name
+                parts.append(f"<figure><img alt='{html.escape(name)}' src='data:image/png;base64,"
+                             f"{base64.b64encode(png).decode()}'><figcaption>{html.escape(file)}"
+                             "</figcaption></figure>")
+            for name, df in sec.tables.items():
+                file = folder.write(f"{safe_stem(name, 60)}.csv", csv_bytes(df, index=False, encoding="utf-8")).name
+                shown = df.head(max_rows)
+                more = f" (first {max_rows} of {len(df)} rows)" if len(df) > max_rows else ""
+                parts.append(f"<h3>{html.escape(file)}{more}</h3>")
+                parts.append(shown.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0, classes="data"))
+        page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                f"<title>{html.escape(title)}</title><style>"
+                "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+                "table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}"
+                "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}"
+                "table.meta td,table.meta th{text-align:left}img{max-width:100%}"
+                "</style></head><body>" + "\n".join(parts) + "</body></html>")
+        return folder.write("index.html", page)

@@ -34,168 +34,23 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simulator.names import normalize, suggest
-from simulator.tomlfile import read_toml
+from simulator.tomlfile import finite_number, read_toml, short
 
+from .distributions import TAIL as TAIL  # re-exported: the tail cut is part of the file format
+from .distributions import Distribution, LogNormal, Normal, Triangular, Uniform
 from .errors import UncertaintySpecError
 
-TAIL = 1e-3  # normal/lognormal tails are cut at these quantiles, so that the unit cube's corners stay finite
+MAX_NAME = 200      # characters of a parameter key
+MAX_SOURCE = 2000   # characters of a source text
+
 CONTROL = {"initial_time", "final_time", "time_step", "saveper"}
 _RANGE = re.compile(r"range:\s*([-+0-9.eE]+)\s*\.\.\s*([-+0-9.eE]+)")
 _KIND = re.compile(r"kind:\s*(\w+)")
-
-
-class Distribution(Protocol):
-    kind: ClassVar[str]
-
-    def ppf(self, u: np.ndarray) -> np.ndarray: ...
-
-    def describe(self) -> str: ...
-
-
-def _check_bounds(low: float, high: float) -> None:
-    if math.isnan(low) or math.isnan(high):
-        raise ValueError("min and max must be numbers")
-    if not low < high:
-        raise ValueError(f"bounds reversed or empty: min = {low:g}, max = {high:g} (need min < max)")
-
-
-@dataclass(frozen=True)
-class Uniform:
-    """Uniform on [low, high]."""
-
-    low: float
-    high: float
-    kind: ClassVar[str] = "uniform"
-
-    def __post_init__(self):
-        _check_bounds(self.low, self.high)
-
-    def ppf(self, u):
-        """Quantile function: values at probabilities ``u`` (array in [0, 1])."""
-        return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
-
-    def describe(self) -> str:
-        """Short text, e.g. ``uniform(2, 6)``."""
-        return f"uniform({self.low:g}, {self.high:g})"
-
-
-@dataclass(frozen=True)
-class Triangular:
-    """Triangular on [low, high] with its peak at ``mode``."""
-
-    low: float
-    mode: float
-    high: float
-    kind: ClassVar[str] = "triangular"
-
-    def __post_init__(self):
-        _check_bounds(self.low, self.high)
-        if not self.low <= self.mode <= self.high:
-            raise ValueError(f"mode {self.mode:g} lies outside [min, max] = [{self.low:g}, {self.high:g}]")
-
-    def ppf(self, u):
-        """Quantile function: values at probabilities ``u`` (array in [0, 1])."""
-        u = np.asarray(u, dtype=float)
-        a, c, b = self.low, self.mode, self.high
-        fc = (c - a) / (b - a)
-        left = a + np.sqrt(np.clip(u, 0, 1) * (b - a) * (c - a))
-        right = b - np.sqrt(np.clip(1 - u, 0, 1) * (b - a) * (b - c))
-        return np.where(u < fc, left, right)
-
-    def describe(self) -> str:
-        """Short text, e.g. ``triangular(0.12, 0.15, 0.3)``."""
-        return f"triangular({self.low:g}, {self.mode:g}, {self.high:g})"
-
-
-class _Truncated:
-    """Quantiles of a scipy distribution restricted to [low, high] and to its TAIL..1-TAIL quantiles."""
-
-    low: float
-    high: float
-
-    def _base(self):
-        raise NotImplementedError
-
-    def _window(self) -> tuple[float, float]:
-        base = self._base()
-        # bounds far out in a tail (or none) leave the tail cut at TAIL, so quantiles stay finite
-        a = max(float(base.cdf(self.low)), TAIL) if math.isfinite(self.low) else TAIL
-        b = min(float(base.cdf(self.high)), 1 - TAIL) if math.isfinite(self.high) else 1 - TAIL
-        return a, b
-
-    def _check_mass(self):
-        _check_bounds(self.low, self.high)
-        a, b = self._window()
-        if not b - a > 1e-12:
-            raise ValueError(f"[min, max] = [{self.low:g}, {self.high:g}] holds no probability mass")
-
-    def ppf(self, u):
-        """Quantile function: values at probabilities ``u`` (array in [0, 1])."""
-        a, b = self._window()
-        return self._base().ppf(a + (b - a) * np.asarray(u, dtype=float))
-
-    def _bounds_text(self) -> str:
-        if math.isinf(self.low) and math.isinf(self.high):
-            return ""
-        return f" in [{self.low:g}, {self.high:g}]"
-
-
-@dataclass(frozen=True)
-class Normal(_Truncated):
-    """Normal(mean, sd), optionally truncated to [low, high]."""
-
-    mean: float
-    sd: float
-    low: float = -math.inf
-    high: float = math.inf
-    kind: ClassVar[str] = "normal"
-
-    def __post_init__(self):
-        if not (math.isfinite(self.sd) and self.sd > 0):
-            raise ValueError(f"sd must be positive, got {self.sd!r}")
-        self._check_mass()
-
-    def _base(self):
-        return stats.norm(loc=self.mean, scale=self.sd)
-
-    def describe(self) -> str:
-        """Short text, e.g. ``normal(4, 1) in [2, 6]``."""
-        return f"normal({self.mean:g}, {self.sd:g}){self._bounds_text()}"
-
-
-@dataclass(frozen=True)
-class LogNormal(_Truncated):
-    """Lognormal with the given median and log-space standard deviation ``sigma``, optionally truncated."""
-
-    median: float
-    sigma: float
-    low: float = 0.0
-    high: float = math.inf
-    kind: ClassVar[str] = "lognormal"
-
-    def __post_init__(self):
-        if not (math.isfinite(self.median) and self.median > 0):
-            raise ValueError(f"median must be positive, got {self.median!r}")
-        if not (math.isfinite(self.sigma) and self.sigma > 0):
-            raise ValueError(f"sigma must be positive, got {self.sigma!r}")
-        if self.low < 0:
-            raise ValueError(f"min must be >= 0 for a lognormal, got {self.low:g}")
-        self._check_mass()
-
-    def _base(self):
-        return stats.lognorm(s=self.sigma, scale=self.median)
-
-    def describe(self) -> str:
-        """Short text, e.g. ``lognormal(median 4, sigma 0.35) in [2, 10]``."""
-        bounds = "" if self.low == 0 and math.isinf(self.high) else f" in [{self.low:g}, {self.high:g}]"
-        return f"lognormal(median {self.median:g}, sigma {self.sigma:g}){bounds}"
 
 
 @dataclass(frozen=True)
@@ -351,23 +206,50 @@ class ModelCatalog:
         var = self.variables[key.partition("[")[0]]
         m = _RANGE.search(var.documentation or "")
         if m:  # a documented range wins; lo == hi documents a value the model treats as known
-            lo, hi = float(m.group(1)), float(m.group(2))
-            return (lo, hi) if lo < hi else None
+            try:
+                lo, hi = float(m.group(1)), float(m.group(2))
+            except ValueError:   # "1.2.3" matches the pattern but is no number
+                return None
+            return (lo, hi) if lo < hi and math.isfinite(hi - lo) else None
         lo, hi = (list(var.limits) + [None, None])[:2]
-        if lo is not None and hi is not None and float(lo) < float(hi):
+        if lo is not None and hi is not None and float(lo) < float(hi) and math.isfinite(float(hi) - float(lo)):
             return float(lo), float(hi)
         return None
 
 
-def _number(where: str, key: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UncertaintySpecError(f"{where}: {key} must be a number, got {value!r}")
-    return float(value)
+def _number(where: str, key: str, value, kind: str) -> float:
+    try:
+        return finite_number(value, f"{where}: {key}", UncertaintySpecError)
+    except UncertaintySpecError as exc:
+        if kind in ("normal", "lognormal") and key in ("min", "max") and isinstance(value, float):
+            raise UncertaintySpecError(f"{exc} (leave {key} out for no bound)") from None
+        raise
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _few(names, limit: int = 5) -> str:
+    names = sorted(_clip(n, 40) for n in names)
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _check_values(where: str, dist) -> None:
+    """The distribution's quantiles must be finite numbers: huge settings can overflow them."""
+    with np.errstate(all="ignore"):
+        q = dist.ppf(np.linspace(0.0, 1.0, 5))
+    if not np.all(np.isfinite(q)):
+        raise UncertaintySpecError(f"{where}: {dist.describe()} gives values that are not finite "
+                                   "numbers (the settings are too large)")
 
 
 def _entry(where: str, key: str, table: Mapping, catalog: ModelCatalog | None) -> Uncertainty:
     if not isinstance(table, Mapping):
-        raise UncertaintySpecError(f"{where}: expected a table of distribution settings, got {table!r}")
+        raise UncertaintySpecError(f"{where}: expected a table of distribution settings, got {short(table)}")
+    if not key.strip() or len(key) > MAX_NAME:
+        raise UncertaintySpecError(f"{where}: a parameter name must be 1-{MAX_NAME} characters")
     name = key
     if catalog is not None:
         try:
@@ -378,18 +260,18 @@ def _entry(where: str, key: str, table: Mapping, catalog: ModelCatalog | None) -
     if "range" in table:
         rng = table.pop("range")
         if not (isinstance(rng, list) and len(rng) == 2):
-            raise UncertaintySpecError(f"{where}: range must be [min, max], got {rng!r}")
+            raise UncertaintySpecError(f"{where}: range must be [min, max], got {short(rng)}")
         if "min" in table or "max" in table:
             raise UncertaintySpecError(f"{where}: give either range or min/max, not both")
         table["min"], table["max"] = rng
     kind = table.get("distribution", "uniform")
-    if kind not in _DIST_KEYS:
-        raise UncertaintySpecError(f"{where}: unknown distribution {kind!r}; use one of "
+    if not isinstance(kind, str) or kind not in _DIST_KEYS:
+        raise UncertaintySpecError(f"{where}: unknown distribution {short(kind)}; use one of "
                                    f"{', '.join(_DIST_KEYS)}.{suggest(str(kind), _DIST_KEYS)}")
     required, optional = _DIST_KEYS[kind]
     unknown = set(table) - _META_KEYS - set(required) - set(optional)
     if unknown:
-        raise UncertaintySpecError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} for a {kind} "
+        raise UncertaintySpecError(f"{where}: unknown key(s) {_few(unknown)} for a {kind} "
                                    f"distribution; expected {', '.join(required + optional)}")
     if kind == "uniform" and ("min" not in table or "max" not in table):
         default = catalog.default_range(name) if catalog is not None else None
@@ -402,7 +284,7 @@ def _entry(where: str, key: str, table: Mapping, catalog: ModelCatalog | None) -
     missing = [k for k in required if k not in table]
     if missing:
         raise UncertaintySpecError(f"{where}: a {kind} distribution needs {', '.join(missing)}")
-    v = {k: _number(where, k, table[k]) for k in required + optional if k in table}
+    v = {k: _number(where, k, table[k], kind) for k in required + optional if k in table}
     try:
         if kind == "uniform":
             dist = Uniform(v["min"], v["max"])
@@ -414,20 +296,25 @@ def _entry(where: str, key: str, table: Mapping, catalog: ModelCatalog | None) -
             dist = LogNormal(v["median"], v["sigma"], v.get("min", 0.0), v.get("max", math.inf))
     except ValueError as exc:
         raise UncertaintySpecError(f"{where}: {exc}") from None
+    _check_values(where, dist)
     source = table.get("source", "")
     assumption = table.get("assumption", False)
     if not isinstance(source, str) or not isinstance(assumption, bool):
         raise UncertaintySpecError(f"{where}: source must be text and assumption true/false")
+    if len(source) > MAX_SOURCE:
+        raise UncertaintySpecError(f"{where}: source is {len(source)} characters long (at most {MAX_SOURCE})")
     return Uncertainty(name, dist, source, assumption)
 
 
 def parse_uncertainties(data: Mapping, *, model=None, path: str | Path = "<uncertainties>") -> UncertaintySpec:
     """Build a specification from already-parsed TOML data; ``model`` checks every name."""
     path = Path(path)
+    if not isinstance(data, Mapping):
+        raise UncertaintySpecError(f"{path}: expected a table, got {short(data)}")
     known = {"spec", "uncertainties"}
     extra = set(data) - known
     if extra:
-        raise UncertaintySpecError(f"{path}: unknown top-level key(s) {', '.join(sorted(extra))}; "
+        raise UncertaintySpecError(f"{path}: unknown top-level key(s) {_few(extra)}; "
                                    "expected [spec] and [uncertainties.\"Name\"] tables")
     table = data.get("uncertainties")
     if not isinstance(table, Mapping) or not table:
@@ -435,8 +322,13 @@ def parse_uncertainties(data: Mapping, *, model=None, path: str | Path = "<uncer
     head = data.get("spec", {})
     if not isinstance(head, Mapping) or set(head) - {"model", "description"}:
         raise UncertaintySpecError(f"{path}: [spec] takes only model and description")
+    for key in ("model", "description"):
+        if key in head and not isinstance(head[key], str):
+            raise UncertaintySpecError(f"{path}: [spec] {key} must be text, got {short(head[key])}")
+    if "\x00" in head.get("model", ""):
+        raise UncertaintySpecError(f"{path}: [spec] model is not a file name")
     catalog = model if isinstance(model, ModelCatalog) or model is None else ModelCatalog(model)
-    items = tuple(_entry(f"{path}: [uncertainties.\"{k}\"]", k, t, catalog) for k, t in table.items())
+    items = tuple(_entry(f"{path}: [uncertainties.\"{_clip(k)}\"]", k, t, catalog) for k, t in table.items())
     model_path = (path.parent / head["model"]) if "model" in head else None
     return UncertaintySpec(items, path, str(head.get("description", "")), model_path)
 

@@ -1,11 +1,13 @@
 """``innosim`` command line: a thin layer over the library."""
 from __future__ import annotations
 
-import argparse
+import math
 import sys
 from pathlib import Path
 
-from .errors import SimulatorError
+from .clitools import Parser, debug_requested, guarded, positive_float, year
+from .errors import ParameterError
+from .outputs import RunFolder, csv_bytes, safe_stem
 
 FLAGSHIP = Path(__file__).resolve().parent.parent / "models" / "zhejiang_innovation_openness.mdl"
 
@@ -13,25 +15,55 @@ FLAGSHIP = Path(__file__).resolve().parent.parent / "models" / "zhejiang_innovat
 MODEL_SUFFIXES = (".mdl", ".xmile", ".stmx", ".xml")
 
 
+MAX_STEPS = 10_000_000   # integration steps of one CLI run (memory and time stay bounded)
+
+
+def check_run_options(model, args) -> None:
+    """Refuse control values (the model's, or --time-step / --final-time) that give no run, an
+    empty output or an unbounded one."""
+    c = model.control
+    t0 = float(c["initial_time"])
+    tf = float(args.final_time if args.final_time is not None else c["final_time"])
+    dt = float(args.time_step if args.time_step is not None else c["time_step"])
+    saveper = float(c["saveper"])
+    name = model.path.name
+    for label, value in (("INITIAL TIME", t0), ("FINAL TIME", tf), ("TIME STEP", dt), ("SAVEPER", saveper)):
+        if not math.isfinite(value):
+            raise ParameterError(f"{name}: {label} = {value!r} is not a finite number")
+    for label, value in (("TIME STEP", dt), ("SAVEPER", saveper)):
+        if value <= 0:
+            raise ParameterError(f"{name}: {label} = {value:g} must be positive")
+    if not tf > t0:
+        raise ParameterError(f"{name}: final time {tf:g} must be after the initial time {t0:g}")
+    if (tf - t0) / saveper > MAX_STEPS:
+        raise ParameterError(f"{name}: SAVEPER {saveper:g} from {t0:g} to {tf:g} gives more than {MAX_STEPS:,} "
+                             "output rows")
+    if (tf - t0) / dt > MAX_STEPS:
+        raise ParameterError(f"{name}: {(tf - t0) / dt:,.0f} steps of {dt:g} from {t0:g} to {tf:g} "
+                             f"exceed the limit of {MAX_STEPS:,}; use a larger --time-step")
+
+
 def _cmd_run(args) -> int:
     from .model import RunOptions, load
+    from .solvers import check_method
 
     if not args.target.lower().endswith(MODEL_SUFFIXES):
         from policies.cli import cmd_run_scenario
 
         return cmd_run_scenario(args)
     if args.model:
-        print("innosim run: --model is for scenario runs; give the model file as the argument", file=sys.stderr)
-        return 2
+        raise ParameterError("--model is for scenario runs; give the model file as the argument")
+    args.method = check_method(args.method)
     args.model = args.target
     model = load(args.model)
+    check_run_options(model, args)
     opts = RunOptions(time_step=args.time_step, final_time=args.final_time)
     res = model.run(method=args.method, options=opts, outputs=args.var or None)
     df = res.to_frame()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    csv = out / (Path(args.model).stem + "_" + args.method + ".csv")
-    df.to_csv(csv, encoding="utf-8")
+    run = f"{safe_stem(Path(args.model).stem)}_{args.method}"
+    with RunFolder(args.out, run=run, meta={"model": str(model.path), "model_sha256": model.sha256,
+                                           "method": args.method}) as folder:
+        csv = folder.write(f"{run}.csv", csv_bytes(df, encoding="utf-8"))
     show = [c for c in df.columns if not args.var or c.split("[")[0] in args.var][:8]
     print(df[show].iloc[:: max(1, len(df) // 10)].to_string(float_format=lambda x: f"{x:,.4g}"))
     s = res.metadata["solver"]
@@ -69,9 +101,11 @@ def _cmd_calibrate(argv) -> int:
     return calibrate_main(argv)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="innosim", description="System-dynamics policy simulator "
-                                "(Vensim/XMILE models, vectorised numpy engine)")
+def build_parser() -> Parser:
+    p = Parser(prog="innosim", description="System-dynamics policy simulator "
+               "(Vensim/XMILE models, vectorised numpy engine)",
+               epilog="exit codes: 0 done, 1 internal error, 2 bad input, 130 interrupted")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a model file, or a scenario on the flagship model, and write "
                        "its time series as CSV")
@@ -81,10 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", default=None, help="model for a scenario run (default: the flagship model)")
     r.add_argument("--method", default="euler",
                    help="euler, rk4, RK45, RK23, DOP853, LSODA, BDF, Radau (default euler)")
-    r.add_argument("--time-step", type=float, default=None, help="override TIME STEP")
-    r.add_argument("--final-time", type=float, default=None, help="override FINAL TIME")
+    r.add_argument("--time-step", type=positive_float, default=None, help="override TIME STEP")
+    r.add_argument("--final-time", type=year, default=None, help="override FINAL TIME")
     r.add_argument("--var", action="append", help="variable to keep (repeatable; default all)")
-    r.add_argument("--out", default="out", help="output folder (default out/)")
+    r.add_argument("--out", default="out", help="output folder (default out/); the run's files are "
+                   "listed in _COMPLETE.<run>.json, written last")
     r.set_defaults(func=_cmd_run)
     c = sub.add_parser("conformance", help="compare test models with Vensim's canonical output")
     c.add_argument("dirs", nargs="+", help="folders searched for model + output.tab/output.csv")
@@ -113,9 +148,9 @@ DELEGATED = {
 def _delegate(command: str, argv: list[str]) -> int:
     try:
         if command == "sensitivity":
-            from sensitivity.cli import main_sensitivity as fn
+            from sensitivity.cli import run_sensitivity as fn
         elif command == "robustness":
-            from sensitivity.cli import main_robustness as fn
+            from sensitivity.cli import run_robustness as fn
         else:
             from dashboard.server import main as fn
     except ImportError as exc:
@@ -127,21 +162,20 @@ def _delegate(command: str, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run one ``innosim`` command; returns the exit code (see ``simulator.clitools``)."""
+    debug, argv = debug_requested(list(sys.argv[1:] if argv is None else argv))
+    command = argv[0] if argv else ""
+    prog = f"innosim {command}" if command in (*DELEGATED, "calibrate") else "innosim"
+    return guarded(prog, _dispatch, argv, debug=debug)
+
+
+def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "calibrate":
         return _cmd_calibrate(argv[1:])
     if argv and argv[0] in DELEGATED:
         return _delegate(argv[0], argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except SimulatorError as exc:
-        print(f"innosim: error: {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
-        print(f"innosim: error: {exc}", file=sys.stderr)
-        return 2
+    args = build_parser().parse_args(argv)
+    return args.func(args)
 
 
 if __name__ == "__main__":

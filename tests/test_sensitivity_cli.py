@@ -106,9 +106,10 @@ def test_missing_files_and_bad_kpi_exit_2(setup, tmp_path, capsys):
     assert "Did you mean 'Stock'" in capsys.readouterr().err
 
 
-def test_workers_and_scheduler_are_exclusive(setup):
-    with pytest.raises(SystemExit):
-        main_sensitivity(setup + ["--workers", "2", "--scheduler", "tcp://localhost:8786"])
+def test_workers_and_scheduler_are_exclusive(setup, capsys):
+    assert main_sensitivity(setup + ["--workers", "2", "--scheduler", "tcp://localhost:8786"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not allowed with argument" in err and len(err.splitlines()) == 1
 
 
 def test_add_commands_wires_both_into_a_parent_parser(setup, tmp_path):
