@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("model", nargs="?", default=str(FLAGSHIP))
     i.set_defaults(func=_cmd_info)
     sub.add_parser("calibrate", help="fit the flagship model to recorded data", add_help=False)
+    sub.add_parser("validate", help="in- and out-of-sample errors of the calibrated model", add_help=False)
     from policies.cli import add_commands as policy_commands
 
     policy_commands(sub)
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "calibrate":
         return _cmd_calibrate(argv[1:])
+    if argv and argv[0] == "validate":
+        from .calibrate.validate import main as validate_main
+
+        return validate_main(argv[1:])
     if argv and argv[0] in DELEGATED:
         return _delegate(argv[0], argv[1:])
     parser = build_parser()
