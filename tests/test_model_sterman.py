@@ -117,21 +117,38 @@ def test_zero_demand_means_no_exports_and_fewer_firms(extreme):
     assert hte[-1, z] < hte[-1, base_i]
 
 
-def test_zero_rd_knowledge_decays(extreme):
+def test_zero_rd_means_no_knowledge(extreme):
     cases, res = extreme
     z = [c[1] for c in cases].index("zero R&D")
     k = np.asarray(res["RD Knowledge Stock"])[:, z]
     rd = np.asarray(res["RD Expenditure"])[:, z]
-    assert np.all(rd == 0) and k[-1] < 0.05 * k[0]
-    assert np.all(np.diff(k[5:]) < 0)
+    talent = np.asarray(res["RD Talent"])[:, z]
+    assert np.all(rd == 0) and np.all(talent == 0)
+    # no researchers: no absorptive capacity, so no spillovers either
+    assert np.all(np.asarray(res["Absorptive Capacity"])[:, z] == 0) and np.all(k == 0)
+
+
+def test_rd_stopped_knowledge_decays(model):
+    df = model.run({"Reference RD Intensity": 0.0}, method="euler").to_frame()
+    k = df["RD Knowledge Stock"]
+    assert df["RD Expenditure"][2030] < 1e-3 * df["RD Expenditure"][2008]
+    assert k[2050] < 0.02 * k.max()
 
 
 # ----------------------------------------------------------------------------- integration error
-def test_integration_error_half_step_and_rk45(model):
+def test_integration_error_half_step_and_rk45(model, cat):
     dt = model.control["time_step"]
-    eu = model.run(method="euler", outputs=KPIS).to_frame()
-    half = model.run(method="euler", options=simulator.RunOptions(time_step=dt / 2), outputs=KPIS).to_frame()
-    rk = model.run(method="RK45", options=simulator.RunOptions(rtol=1e-8, atol=1e-8), outputs=KPIS).to_frame()
+    sc = policies.load_scenario("seed002-package", catalogue=cat)
+    for params in ({}, policies.scenario_params(sc, model, catalogue=cat)):
+        eu = model.run(params, method="euler", outputs=KPIS).to_frame()
+        half = model.run(params, method="euler", options=simulator.RunOptions(time_step=dt / 2),
+                         outputs=KPIS).to_frame()
+        rk = model.run(params, method="RK45", options=simulator.RunOptions(rtol=1e-8, atol=1e-8),
+                       outputs=KPIS).to_frame()
+        _check_close(eu, half, rk)
+
+
+def _check_close(eu, half, rk):
     for other, label in ((half, "dt/2"), (rk, "RK45")):
         rel = ((eu[KPIS] - other[KPIS]).abs() / other[KPIS].abs().clip(lower=1e-9)).to_numpy().max()
         assert rel < 0.01, f"Euler vs {label}: {rel:.2%}"
@@ -209,8 +226,9 @@ def test_half_external_demand_hits_exports_and_enterprises(model, cat, base):
 
 def test_investment_flows_within_20_percent(base):
     assert abs(base["FDI Inflow"][2017] / 1207.3 - 1) <= 0.2
-    assert abs(base["FDI Inflow"][2023] / (18.93e8 * 12 / 11 * 7.0467 / 1e8) - 1) <= 0.2
-    assert abs(base["ODI Outflow"][2016] / (7.69e8 * 12 / 8 * 6.6423 / 1e8) - 1) <= 0.2
+    # 亿元 = 1e8 yuan; January-November and January-August figures annualised
+    assert abs(base["FDI Inflow"][2023] / (18.93e9 * 12 / 11 * 7.0467 / 1e8) - 1) <= 0.2
+    assert abs(base["ODI Outflow"][2016] / (7.69e9 * 12 / 8 * 6.6423 / 1e8) - 1) <= 0.2
 
 
 def test_one_effective_cit_rate_in_tax_price_and_cost(base):

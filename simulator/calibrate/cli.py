@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .fit import FitOptions, calibrate
 from .mdlfile import constant_value, read_elements, write_params_to_mdl
-from .records import write_calibration
+from .records import load_calibrated_params, write_calibration
 from .setup import default_setup_path, load_setup, read_targets
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--param", action="append", default=[], metavar="NAME",
                    help="fit only this parameter (repeatable; default: every one in the set-up)")
+    p.add_argument("--start", type=Path, default=None,
+                   help="calibration file whose values seed the first population (default: the priors)")
     p.add_argument("--no-polish", action="store_true", help="skip the least-squares polish")
     p.add_argument("--no-plot", action="store_true")
     return p
@@ -69,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             setup = setup.only(a.param)
         targets = read_targets(a.targets or setup.targets)
         until = setup.holdout_until if a.holdout else a.until
+        start = load_calibrated_params(a.start) if a.start else None
         opts = FitOptions(maxiter=a.maxiter, popsize=a.popsize, seed=a.seed, until=until,
-                          polish=not a.no_polish)
+                          polish=not a.no_polish, start=start)
         result = calibrate(model, setup, targets, opts)
     except (OSError, ValueError, simulator.SimulatorError) as exc:
         print(f"innosim calibrate: {exc}", file=sys.stderr)

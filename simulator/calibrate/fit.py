@@ -28,6 +28,7 @@ class FitOptions:
     seed: int = 1
     until: float | None = None   # use targets up to this year only (the hold-out fit)
     polish: bool = True
+    start: dict | None = None    # values to seed the first population with (default: the priors)
 
 
 @dataclass
@@ -115,7 +116,8 @@ def calibrate(model, setup: CalibrationSetup, targets: pd.DataFrame, options: Fi
     free = list(setup.parameters)
     lo = np.array([p.lower for p in free])
     hi = np.array([p.upper for p in free])
-    x0 = np.clip(obj.prior, lo + 1e-9 * (hi - lo), hi - 1e-9 * (hi - lo))
+    start = np.array([(options.start or {}).get(p.name, p.prior) for p in free])
+    x0 = np.clip(start, lo + 1e-9 * (hi - lo), hi - 1e-9 * (hi - lo))
     log(f"calibrating {len(free)} parameters on {len(targets)} targets"
         f"{'' if options.until is None else f' up to {options.until:g}'}; prior objective {obj(x0):.5g}")
     de = optimize.differential_evolution(
