@@ -129,6 +129,7 @@ def build_parser() -> Parser:
     i.add_argument("model", nargs="?", default=str(FLAGSHIP))
     i.set_defaults(func=_cmd_info)
     sub.add_parser("calibrate", help="fit the flagship model to recorded data", add_help=False)
+    sub.add_parser("validate", help="in- and out-of-sample errors of the calibrated model", add_help=False)
     from policies.cli import add_commands as policy_commands
 
     policy_commands(sub)
@@ -172,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "calibrate":
         return _cmd_calibrate(argv[1:])
+    if argv and argv[0] == "validate":
+        from .calibrate.validate import main as validate_main
+
+        return validate_main(argv[1:])
     if argv and argv[0] in DELEGATED:
         return _delegate(argv[0], argv[1:])
     args = build_parser().parse_args(argv)

@@ -1,0 +1,105 @@
+"""``innosim calibrate``: fit the free parameters named in the set-up file beside the model.
+
+By default the results go to an output folder (``out/calibrate``): the calibration TOML and a
+chart. ``--in-place`` instead updates the model's own calibration file and writes the fitted
+constants into the ``.mdl`` (so that Vensim, pysd and this engine all open the calibrated model);
+with ``--until YEAR`` it updates the hold-out calibration file used by ``innosim validate`` and
+leaves the ``.mdl`` alone.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .fit import FitOptions, calibrate
+from .mdlfile import constant_value, read_elements, write_params_to_mdl
+from .records import load_calibrated_params, write_calibration
+from .setup import default_setup_path, load_setup, read_targets
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_MODEL = REPO / "models" / "zhejiang_innovation_openness.mdl"
+
+
+def calibration_paths(model: Path) -> tuple[Path, Path]:
+    """(full-sample calibration file, hold-out calibration file) beside ``model``."""
+    prefix = model.stem.split("_")[0]
+    return (model.with_name(f"{prefix}_calibration.toml"),
+            model.with_name(f"{prefix}_calibration_holdout.toml"))
+
+
+def model_constants(model: Path) -> dict[str, float]:
+    out = {}
+    for name, el in read_elements(model).items():
+        v = constant_value(el)
+        if v is not None:
+            out[name] = v
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="innosim calibrate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="Vensim model (.mdl)")
+    p.add_argument("--setup", type=Path, default=None,
+                   help="calibration set-up TOML (default: <prefix>_calibration_setup.toml beside the model)")
+    p.add_argument("--targets", type=Path, default=None, help="override the set-up's targets CSV")
+    p.add_argument("--out", type=Path, default=Path("out/calibrate"), help="output folder (default out/calibrate)")
+    p.add_argument("--in-place", action="store_true",
+                   help="update the model's calibration file (and, for a full fit, the .mdl constants)")
+    p.add_argument("--until", type=float, default=None, help="fit targets up to this year only")
+    p.add_argument("--holdout", action="store_true", help="fit up to the set-up's holdout_until year")
+    p.add_argument("--maxiter", type=int, default=150, help="differential-evolution generations")
+    p.add_argument("--popsize", type=int, default=12)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--param", action="append", default=[], metavar="NAME",
+                   help="fit only this parameter (repeatable; default: every one in the set-up)")
+    p.add_argument("--start", type=Path, default=None,
+                   help="calibration file whose values seed the first population (default: the priors)")
+    p.add_argument("--no-polish", action="store_true", help="skip the least-squares polish")
+    p.add_argument("--no-plot", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    try:
+        import simulator
+
+        model = simulator.load(a.model)
+        setup = load_setup(a.setup or default_setup_path(a.model), a.model, model_constants(a.model))
+        if a.param:
+            setup = setup.only(a.param)
+        targets = read_targets(a.targets or setup.targets)
+        until = setup.holdout_until if a.holdout else a.until
+        start = load_calibrated_params(a.start) if a.start else None
+        opts = FitOptions(maxiter=a.maxiter, popsize=a.popsize, seed=a.seed, until=until,
+                          polish=not a.no_polish, start=start)
+        result = calibrate(model, setup, targets, opts)
+    except (OSError, ValueError, simulator.SimulatorError) as exc:
+        print(f"innosim calibrate: {exc}", file=sys.stderr)
+        return 2
+    full, holdout = calibration_paths(a.model)
+    if a.in_place:
+        dest = full if until is None else holdout
+    else:
+        a.out.mkdir(parents=True, exist_ok=True)
+        dest = a.out / (full.name if until is None else holdout.name)
+    write_calibration(dest, result, model=a.model, setup=setup.path)
+    print(f"{'series':<28}{'MAPE %':>8}")
+    for s, v in result.mape.items():
+        print(f"{s:<28}{100 * v:>8.2f}")
+    at_bound = [p.name for p in result.free
+                if min(result.params[p.name] - p.lower, p.upper - result.params[p.name]) < 1e-3 * (p.upper - p.lower)]
+    if at_bound:
+        print(f"at a bound of its range: {', '.join(at_bound)}")
+    print(f"wrote {dest}")
+    if a.in_place and until is None:
+        write_params_to_mdl(a.model, result.params)
+        print(f"wrote the fitted constants into {a.model}")
+    if not a.no_plot:
+        from .validate import plot_fit
+
+        png = dest.with_suffix(".png")
+        plot_fit(png, model, result.params, targets, until)
+        print(f"wrote {png}")
+    return 0

@@ -1,0 +1,161 @@
+"""``innosim validate``: behaviour reproduction in and out of sample (Sterman 2000, ch. 21).
+
+The hold-out fit (targets up to ``holdout_until`` only, from ``<prefix>_calibration_holdout.toml``)
+is compared on the later years with a naive trend forecast made from the same early data; the
+full fit (the constants in the ``.mdl``) gives the in-sample errors over all years. For every
+series: in-sample and out-of-sample MAPE, Theil's U against the naive forecast, and Theil's
+decomposition of the out-of-sample error. A chart shows data, both fits and the naive forecast.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .fit import simulate
+from .mdlfile import doc_field, read_elements
+from .metrics import mape, naive_trend, theil_decomposition, theil_u
+from .records import load_calibrated_params
+from .setup import default_setup_path, load_setup, read_targets
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "WenQuanYi Zen Hei",
+             "Microsoft YaHei", "SimHei", "PingFang SC")
+
+
+def validation_table(model, targets: pd.DataFrame, holdout: dict, full: dict | None, until: float) -> pd.DataFrame:
+    """One row per series: MAPE in and out of sample, Theil's U and decomposition (out of sample)."""
+    series = list(dict.fromkeys(targets["series"]))
+    years = np.array(sorted(set(targets["year"])))
+    sim_h = simulate(model, holdout, series, years)
+    sim_f = simulate(model, full or {}, series, years)
+    rows = []
+    for s in series:
+        sub = targets[targets["series"] == s].sort_values("year")
+        idx = np.searchsorted(years, sub["year"].to_numpy())
+        obs, y = sub["value"].to_numpy(), sub["year"].to_numpy()
+        h, f = sim_h[s][idx, 0], sim_f[s][idx, 0]
+        early, late = y <= until, y > until
+        row = {"series": s, "n_in": int(early.sum()), "n_out": int(late.sum()),
+               "mape_in_holdout_fit": mape(h[early], obs[early]) if early.any() else np.nan,
+               "mape_out": mape(h[late], obs[late]) if late.any() else np.nan,
+               "mape_full_fit": mape(f, obs)}
+        row.update({"mape_naive_out": np.nan, "theil_u": np.nan, "UM": np.nan, "US": np.nan, "UC": np.nan})
+        if late.any():
+            row.update(theil_decomposition(h[late], obs[late]))
+            row.pop("MSE", None)
+            if early.sum() >= 2:
+                naive = naive_trend(y[early], obs[early], y[late])
+                row["mape_naive_out"] = mape(naive, obs[late])
+                row["theil_u"] = theil_u(h[late], naive, obs[late])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("series")
+
+
+def cjk_font() -> str | None:
+    """The name of an installed font with Chinese glyphs, or None."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((n for n in CJK_FONTS if n in names), None)
+
+
+def _zh_names(model_path: Path) -> dict[str, str]:
+    out = {}
+    for name, el in read_elements(model_path).items():
+        zh = doc_field(el.doc, "zh")
+        if zh:
+            out[name] = zh.split("(")[0].strip()
+    return out
+
+
+def plot_fit(path: str | Path, model, params: dict, targets: pd.DataFrame, until: float | None,
+             *, holdout: dict | None = None, series: list[str] | None = None) -> Path:
+    """Model against data per series; with ``holdout`` also the hold-out fit and the naive trend."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    font = cjk_font()
+    if font is None:
+        warnings.warn("no CJK font found (install fonts-noto-cjk): Chinese labels will not render",
+                      stacklevel=2)
+    else:
+        plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+    zh = _zh_names(Path(model.path))
+    series = series or list(dict.fromkeys(targets["series"]))
+    years = np.arange(2008.0, float(targets["year"].max()) + 7)
+    sim = simulate(model, params, series, years)
+    sim_h = simulate(model, holdout, series, years) if holdout is not None else None
+    ncol = 2 if len(series) <= 4 else 3
+    nrow = -(-len(series) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.0 * ncol, 3.4 * nrow), squeeze=False)
+    for ax, s in zip(axes.flat, series):
+        sub = targets[targets["series"] == s].sort_values("year")
+        ax.plot(sub["year"], sub["value"], "o", color="C3", label="数据 data")
+        ax.plot(years, sim[s][:, 0], color="C0", label="全样本拟合 full fit")
+        if sim_h is not None:
+            ax.plot(years, sim_h[s][:, 0], color="C2", ls="--", label=f"≤{until:g} 拟合 hold-out fit")
+            early = sub[sub["year"] <= until]
+            if len(early) >= 2:
+                fut = years[years >= early["year"].max()]
+                ax.plot(fut, naive_trend(early["year"], early["value"], fut), color="grey", ls=":",
+                        label="朴素趋势 naive trend")
+        if until is not None:
+            ax.axvline(until + 0.5, color="k", lw=0.6)
+        ax.set_title(f"{zh.get(s, s)}  {s}", fontsize=9)
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(series):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="innosim validate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[2] / "models" /
+                   "zhejiang_innovation_openness.mdl")
+    p.add_argument("--setup", type=Path, default=None)
+    p.add_argument("--holdout-params", type=Path, default=None,
+                   help="calibration file of the hold-out fit (default <prefix>_calibration_holdout.toml)")
+    p.add_argument("--out", type=Path, default=Path("out/validate"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the validation table, write validation.csv and validation.png."""
+    from .cli import calibration_paths, model_constants
+
+    a = _parser().parse_args(argv)
+    try:
+        import simulator
+
+        model = simulator.load(a.model)
+        setup = load_setup(a.setup or default_setup_path(a.model), a.model, model_constants(a.model))
+        if setup.holdout_until is None:
+            raise ValueError(f"{setup.path}: [fit] holdout_until is not set")
+        targets = read_targets(setup.targets)
+        hold_path = a.holdout_params or calibration_paths(a.model)[1]
+        holdout = load_calibrated_params(hold_path)
+    except (OSError, ValueError, simulator.SimulatorError) as exc:
+        print(f"innosim validate: {exc}", file=sys.stderr)
+        return 2
+    table = validation_table(model, targets, holdout, None, setup.holdout_until)
+    a.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(a.out / "validation.csv", float_format="%.6g")
+    pct = ["mape_in_holdout_fit", "mape_out", "mape_naive_out", "mape_full_fit"]
+    show = table.copy()
+    show[pct] = show[pct] * 100
+    print(f"hold-out fit on targets up to {setup.holdout_until:g} ({hold_path.name}); "
+          f"full fit = the constants in {a.model.name}. MAPE in %.")
+    print(show.to_string(float_format=lambda v: f"{v:.3g}"))
+    png = plot_fit(a.out / "validation.png", model, {}, targets, setup.holdout_until, holdout=holdout,
+                   series=list(setup.headline) or None)
+    print(f"wrote {a.out / 'validation.csv'} and {png}")
+    return 0
