@@ -150,6 +150,17 @@ def test_every_variable_has_units_bilingual_text_and_a_source():
             assert ("assumption" in text or re.search(r"seed00\d|\d{4}|parameters\.md|structure|definition", text)), name
 
 
+def test_flows_have_the_units_of_their_stock_per_year():
+    per_year = {"Dmnl": "1/Year", "Year": "Dmnl"}
+    for name, (eq, units, _d) in BLOCKS.items():
+        m = re.match(r"INTEG\((.*),[^,]*\)$", eq, re.S)
+        if not m:
+            continue
+        for flow in re.split(r"\s*[-+]\s*", m.group(1).strip()):
+            if flow in BLOCKS:   # a named flow (accumulators of expressions are skipped)
+                assert BLOCKS[flow][1] == per_year.get(units, f"{units}/Year"), f"{name} <- {flow}"
+
+
 def test_header_and_model_file_say_uncalibrated():
     assert "UNCALIBRATED THEORY MODEL" in MODEL.read_text(encoding="utf-8")
     meta = tomllib.loads((DATA / "model.toml").read_text(encoding="utf-8"))
