@@ -1,0 +1,209 @@
+"""Who may do what on the dashboard, and the guard in front of every request.
+
+- The **facilitator token** (like a notebook server's token) is generated at start (or given with
+  ``--token`` / ``$INNOSIM_FACILITATOR_TOKEN``) and printed with a ready-to-click link. Listing,
+  deleting and exporting submissions and reading exercise solutions need it, as an
+  ``Authorization: Bearer`` header or the cookie that ``/facilitator?token=...`` sets once.
+- **Team tokens** (see :mod:`dashboard.store`) prove that a page may add to or delete a team's
+  submissions.
+- :class:`Guard` refuses foreign ``Host`` headers (DNS rebinding), cross-site ``Origin`` on writes,
+  and bodies over the size limit before the app reads them.
+"""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import secrets
+import string
+from dataclasses import dataclass, field
+
+from .limits import Limits
+
+COOKIE = "innosim_facilitator"
+TOKEN_ENV = "INNOSIM_FACILITATOR_TOKEN"
+TEAM_HEADER = "x-team-token"
+CLIP = 80
+_TOKEN_CHARS = set(string.ascii_letters + string.digits + "-._~")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+ALL_INTERFACES = ("0.0.0.0", "::", "")
+
+
+def clip(value, limit: int = CLIP) -> str:
+    """``repr`` of user-supplied text cut to ``limit`` characters, for error messages.
+
+    Nothing a client sends is echoed back at length: a 10 MB id must not come back as a 10 MB
+    error (an amplification and log-flooding vector).
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        return repr(text[:limit]) + f"…(+{len(text) - limit} characters)"
+    return repr(text)
+
+
+def new_token() -> str:
+    """A facilitator token: 192 random bits, URL-safe, so guessing is hopeless and no lock-out is needed."""
+    return secrets.token_urlsafe(24)
+
+
+def check_token(token: str, where: str = "--token") -> str:
+    """A usable facilitator token, or :class:`ValueError` saying why not."""
+    if len(token) < 16:
+        raise ValueError(f"{where}: the facilitator token must have at least 16 characters")
+    if len(token) > 200 or not set(token) <= _TOKEN_CHARS:
+        # it travels in URLs, headers and cookies: only characters that need no escaping anywhere
+        raise ValueError(f"{where}: the facilitator token may hold only letters, digits and - . _ ~ "
+                         "(at most 200 characters)")
+    return token
+
+
+@dataclass(frozen=True)
+class Access:
+    """Access settings of one app: token, which Host names are ours, and the limits."""
+
+    token: str = field(default_factory=new_token, repr=False)
+    bind_host: str = "127.0.0.1"
+    allowed_hosts: tuple = ()
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self):
+        check_token(self.token, "facilitator token")
+
+    def host_names(self) -> set[str]:
+        names = {*LOOPBACK_NAMES, *(h.lower().rstrip(".") for h in self.allowed_hosts)}
+        if self.bind_host not in ALL_INTERFACES:
+            names.add(self.bind_host.lower().strip("[]"))
+        return names
+
+    @property
+    def any_ip(self) -> bool:
+        """Bound to every interface: participants type this machine's LAN address.
+
+        An IP literal in ``Host`` cannot come from DNS rebinding (that needs the attacker's
+        *name* resolving to us), so when the server is open to the LAN every IP literal is
+        accepted; names still have to be on the list.
+        """
+        return self.bind_host in ALL_INTERFACES
+
+    def facilitator(self, authorization: str | None, cookie: str | None) -> bool | None:
+        """True: the token is right; False: a wrong token was given; None: no credential at all."""
+        given = None
+        if authorization:
+            scheme, _, value = authorization.strip().partition(" ")
+            if scheme.lower() in ("bearer", "token"):
+                given = value.strip()
+        if given is None and cookie:
+            given = cookie
+        if not given:
+            return None
+        # constant time: the comparison must not tell how many leading characters were right
+        return hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode("utf-8"))
+
+
+def split_host(value: str) -> str | None:
+    """The host name of a ``Host`` header (no port, lower case, no trailing dot); None if malformed."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            return None
+        name, rest = value[1:end], value[end + 1:]
+        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+            return None
+        return name
+    name, colon, port = value.rpartition(":")
+    if not colon:
+        name = port
+    elif not port.isdigit() or ":" in name:
+        return None
+    name = name.rstrip(".")
+    return name or None
+
+
+def host_allowed(access: Access, host: str | None) -> bool:
+    name = split_host(host) if host else None
+    if not name:
+        return False
+    if name in access.host_names():
+        return True
+    if access.any_ip:
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+# ----------------------------------------------------------------------------- ASGI guard
+async def _send_json(send, status: int, message: str) -> None:
+    body = json.dumps({"error": message}, ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Guard:
+    """ASGI middleware run before routing: Host allow-list, Origin on writes, body size limit.
+
+    It is plain ASGI (not a Starlette ``BaseHTTPMiddleware``) so that it can answer before the
+    body is read: a 100 MB upload is refused on its ``Content-Length``, and a body sent without
+    one (chunked) is cut off as soon as it passes the limit. Bodies within the limit are buffered
+    here and replayed to the app, so the app never sees more than ``limits.body_bytes``.
+    """
+
+    def __init__(self, app, access: Access):
+        self.app = app
+        self.access = access
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = {}
+        for k, v in scope.get("headers", ()):
+            headers.setdefault(k.decode("latin-1").lower(), v.decode("latin-1"))
+        host = headers.get("host")
+        if not host_allowed(self.access, host):
+            return await _send_json(send, 400, f"Host header {clip(host or '')} is not a name of this server; "
+                                    "open it as http://127.0.0.1:<port>/ or start it with --allow-host NAME")
+        method = scope.get("method", "GET")
+        origin = headers.get("origin")
+        if method not in ("GET", "HEAD", "OPTIONS") and origin and origin != "null":
+            # a page from another site may not write here (a second wall behind SameSite cookies)
+            # (same origin = same host and port as this request was sent to)
+            if origin.split("://", 1)[-1].rstrip("/").lower() != host.strip().lower():
+                return await _send_json(send, 403, f"requests from {clip(origin)} are not allowed")
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = self.access.limits.body_bytes
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.strip().isdigit():
+                return await _send_json(send, 400, "Content-Length is not a number")
+            if int(length) > limit:
+                return await _send_json(send, 413, f"request body of {int(length)} bytes is over the limit of "
+                                        f"{limit} bytes")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return await _send_json(send, 413, f"request body is over the limit of {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
