@@ -5,8 +5,8 @@ file survives a restart of the server. Schema history (``PRAGMA user_version``):
 
 1. ``submissions`` (id, created, team, name, exercise, model_version, state).
 2. adds ``uid`` (the client's idempotency key, UNIQUE), ``team_key`` (normalised team name),
-   ``summary`` (compact KPI series computed once at write time, so listing never re-runs the
-   model), the ``teams`` table (who owns a team name) and the ``changes`` log (what the
+   ``summary`` (goal check and error as JSON) and ``series`` (the KPI and cost series as float64
+   bytes), computed once at write time so that listing never re-runs the model, the ``teams`` table (who owns a team name) and the ``changes`` log (what the
    facilitator's poll fetches). Databases of version 1 are migrated in place; their rows are kept.
 """
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
+
+import numpy as np
 
 from .errors import DashboardError
 
@@ -44,6 +46,8 @@ _TO_V2 = [
     "ALTER TABLE submissions ADD COLUMN uid TEXT",
     "ALTER TABLE submissions ADD COLUMN team_key TEXT",
     "ALTER TABLE submissions ADD COLUMN summary TEXT",
+    # bytes, not JSON: parsing thousands of decimal floats per page was most of a listing's time
+    "ALTER TABLE submissions ADD COLUMN series BLOB",
     # SQLite cannot add a UNIQUE column; a unique index is the same constraint
     "CREATE UNIQUE INDEX submissions_uid ON submissions(uid)",
     "CREATE INDEX submissions_team_key ON submissions(team_key)",
@@ -60,7 +64,7 @@ _TO_V2 = [
         deleted INTEGER NOT NULL
     )""",
 ]
-_COLUMNS = "id, created, team, name, exercise, model_version, state, uid, summary"
+_COLUMNS = "id, created, team, name, exercise, model_version, state, uid, summary, series"
 
 
 def default_data_dir() -> Path:
@@ -179,7 +183,7 @@ class SubmissionStore:
         return {"id": row["id"], "created": row["created"], "team": row["team"], "name": row["name"],
                 "exercise": row["exercise"], "model_version": row["model_version"],
                 "state": json.loads(row["state"]), "uid": row["uid"],
-                "summary": json.loads(row["summary"]) if row["summary"] else None}
+                "summary": _unpack(row["summary"], row["series"])}
 
     # ------------------------------------------------------------------ writing
     def add(self, *, team: str, name: str, state: dict, model_version: str, exercise: str | None = None,
@@ -215,10 +219,9 @@ class SubmissionStore:
             if db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] >= in_all:
                 return Claim("store_full")
             cur = db.execute(
-                "INSERT INTO submissions (created, team, name, exercise, model_version, state, uid, team_key, summary) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_now(), team, name, exercise, model_version, state_json, uid, key,
-                 json.dumps(summary, separators=(",", ":")) if summary is not None else None))
+                "INSERT INTO submissions (created, team, name, exercise, model_version, state, uid, team_key, "
+                "summary, series) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_now(), team, name, exercise, model_version, state_json, uid, key, *_pack(summary)))
             db.execute("INSERT INTO changes (sub_id, deleted) VALUES (?, 0)", (cur.lastrowid,))
             row = db.execute(f"SELECT {_COLUMNS} FROM submissions WHERE id = ?", (cur.lastrowid,)).fetchone()
         return Claim("created", self._row(row), issued)
@@ -242,8 +245,7 @@ class SubmissionStore:
 
     def set_summary(self, sub_id: int, summary: dict) -> None:
         with self._connect(write=True) as db:
-            db.execute("UPDATE submissions SET summary = ? WHERE id = ?",
-                       (json.dumps(summary, separators=(",", ":")), sub_id))
+            db.execute("UPDATE submissions SET summary = ?, series = ? WHERE id = ?", (*_pack(summary), sub_id))
 
     def delete(self, sub_id: int) -> bool:
         with self._connect(write=True) as db:
@@ -329,6 +331,27 @@ class SubmissionStore:
     def count(self) -> int:
         with self._connect() as db:
             return db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+
+
+def _pack(summary: dict | None) -> tuple[str | None, bytes | None]:
+    """A summary as (JSON text, float64 bytes of its ``series`` array)."""
+    if summary is None:
+        return None, None
+    small = dict(summary)
+    arr = small.pop("series", None)
+    if arr is None:
+        return json.dumps({**small, "shape": None}, separators=(",", ":")), None
+    arr = np.ascontiguousarray(arr, dtype="<f8")
+    return json.dumps({**small, "shape": list(arr.shape)}, separators=(",", ":")), arr.tobytes()
+
+
+def _unpack(text: str | None, blob: bytes | None) -> dict | None:
+    if not text:
+        return None
+    small = json.loads(text)
+    shape = small.pop("shape", None)
+    small["series"] = np.frombuffer(blob, dtype="<f8").reshape(shape) if blob and shape else None
+    return small
 
 
 def _now() -> str:

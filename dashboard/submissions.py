@@ -14,6 +14,7 @@ import re
 
 import numpy as np
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 import policies
 import simulator
@@ -64,11 +65,20 @@ def year_index(sim: Simulation, year: float, field: str = "year") -> int:
     return int(np.argmin(np.abs(years - year)))
 
 
+def _floats(values) -> list:
+    return [None if v != v else v for v in values.tolist()]   # NaN (v != v) -> null
+
+
 class Summaries:
-    """Compact summaries of submissions: computed at write time, refreshed when the model changes."""
+    """Compact summaries of submissions: computed at write time, refreshed when the model changes.
+
+    A summary holds the goal check (or why the state cannot run) and an array of the yearly
+    series, one row per KPI and a last row for the extra fiscal cost, rounded as the API sends them.
+    """
 
     def __init__(self, sim: Simulation, exercises: dict[str, Exercise], store: SubmissionStore):
         self.sim, self.exercises, self.store = sim, exercises, store
+        self.row_of = {name: i for i, name in enumerate(sim.kpis)}
 
     def compute(self, state: dict, exercise: str | None) -> dict:
         sim = self.sim
@@ -76,17 +86,17 @@ class Summaries:
             state = sim.normalize(state)
             data = sim.run(state)
             ex = self.exercises.get(exercise or "")
-            return {"v": sim.version, "error": None,
-                    "series": {name: series(data.series[name]) for name in sim.kpis},
-                    "cost": series(sim.extra_cost(state, data)),
-                    "goal": check_goal(sim, ex, state) if ex else None}
+            rows = [series(data.series[name]) for name in sim.kpis] + [series(sim.extra_cost(state, data))]
+            return {"v": sim.version, "names": list(sim.kpis), "error": None,
+                    "goal": check_goal(sim, ex, state) if ex else None,
+                    "series": np.array(rows, dtype=float)}   # None -> NaN
         except BAD_INPUT as exc:   # stored under an older catalogue or model: still listed, with why
-            return {"v": sim.version, "error": str(exc), "series": None, "cost": None, "goal": None}
+            return {"v": sim.version, "names": list(sim.kpis), "error": str(exc), "goal": None, "series": None}
 
     def ensure(self, row: dict) -> dict:
         """``row`` with a summary for the loaded model (computed and stored once if missing or stale)."""
         s = row.get("summary")
-        if not s or s.get("v") != self.sim.version:
+        if not s or s.get("v") != self.sim.version or s.get("names") != self.sim.kpis:
             s = self.compute(row["state"], row["exercise"])
             self.store.set_summary(row["id"], s)
             row = {**row, "summary": s}
@@ -97,12 +107,14 @@ class Summaries:
         s = row["summary"]
         out = {key: row[key] for key in ("id", "created", "team", "name", "exercise", "model_version", "state")}
         out.update(goal=s["goal"], error=s["error"])
-        if s["error"]:
+        if s["error"] or s["series"] is None:
             out.update(kpis=None, extra_cost=None, series=None)
             return out
-        out["kpis"] = {n: {"value": s["series"][n][k], "baseline": base[n]} for n in self.sim.kpis}
-        out["extra_cost"] = s["cost"][k]
-        out["series"] = {n: s["series"][n] for n in with_series} if with_series else None
+        at_k = _floats(s["series"][:, k])
+        out["kpis"] = {n: {"value": at_k[i], "baseline": base[n]} for i, n in enumerate(self.sim.kpis)}
+        out["extra_cost"] = at_k[-1]
+        out["series"] = ({n: _floats(s["series"][self.row_of[n]]) for n in with_series}
+                         if with_series else None)
         return out
 
 
@@ -176,7 +188,8 @@ def register(app: FastAPI, sim: Simulation, store: SubmissionStore, exercises: d
             rows, deleted, cursor, more = store.changes(since, limit=limit)
             out.update(since=since, total=store.count(), cursor=cursor, more=more, deleted=deleted)
         out["submissions"] = [summaries.row_json(r, k, base, names) for r in rows]
-        return out
+        # plain data already: skip FastAPI's generic encoder, which took most of the time of a page
+        return JSONResponse(out)
 
     @app.post("/api/submissions", status_code=201)
     def submit(sub: SubmissionIn, request: Request, response: Response):
