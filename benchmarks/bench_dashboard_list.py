@@ -74,7 +74,7 @@ def old_listing(app, sim) -> float:
     for row in store.all():
         state = sim.normalize(row["state"])
         data = sim.run(state)
-        out = dict(row)
+        out = {k: v for k, v in row.items() if k not in ("summary", "uid")}
         out["kpis"] = {n: {"value": num(data.series[n][k]), "baseline": num(base.series[n][k])} for n in sim.kpis}
         out["series"] = {n: series(data.series[n]) for n in sim.kpis}
         out["extra_cost"] = num(sim.extra_cost(state, data)[k])

@@ -23,7 +23,7 @@ from . import submissions
 from .errors import DashboardError, Denied, NotFound
 from .exercises import Exercise, check_goal, load_exercises, reveal
 from .schemas import CheckRequest, Login, RevealRequest, RunRequest
-from .security import COOKIE, Access, Guard, clip
+from .security import Access, Guard, clip
 from .simulation import RunData, Simulation
 from .store import SubmissionStore, default_data_dir
 from .submissions import BAD_INPUT, DEFAULT_YEAR, year_index
@@ -137,7 +137,8 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
         return ex
 
     submissions.register(app, sim, store, exercises, access)
-    facilitator = app.state.require_facilitator
+    gate = app.state.gate
+    facilitator = gate.require
 
     # ------------------------------------------------------------------ page and assets
     @app.get("/", include_in_schema=False)
@@ -145,36 +146,33 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/facilitator", include_in_schema=False)
-    def facilitator_page(token: str | None = None, lang: str | None = None):
+    def facilitator_page(request: Request, token: str | None = None, lang: str | None = None):
         """The facilitator view; ``?token=`` once sets the cookie and is taken out of the address."""
         if token is None:
             return FileResponse(STATIC / "facilitator.html", headers={"Cache-Control": "no-cache"})
         where = "/facilitator" + ("?lang=zh" if lang == "zh" else "")
-        if access.facilitator(None, token[:200]) is not True:
+        if not access.token_ok(token[:200]):
+            gate.missed(request)
             return RedirectResponse(where + ("&" if "?" in where else "?") + "login=failed", status_code=303)
         # redirect so that the token leaves the address bar, the history and any Referer
         resp = RedirectResponse(where, status_code=303)
-        _set_cookie(resp)
+        gate.set_cookie(request, resp)
         return resp
 
-    def _set_cookie(resp: Response) -> None:
-        # HttpOnly: page scripts (and anything injected into them) cannot read it;
-        # SameSite=Strict: another site's page cannot make the browser send it
-        resp.set_cookie(COOKIE, access.token, httponly=True, samesite="strict", path="/")
-
     @app.post("/api/facilitator/login")
-    def login(body: Login):
+    def login(body: Login, request: Request):
         """Exchange the token typed into the facilitator page for the cookie."""
-        if access.facilitator(None, body.token) is not True:
+        if not access.token_ok(body.token):
+            gate.missed(request)
             raise Denied(403, "wrong facilitator token")
         resp = JSONResponse({"facilitator": True})
-        _set_cookie(resp)
+        gate.set_cookie(request, resp)
         return resp
 
     @app.post("/api/facilitator/logout")
-    def logout():
+    def logout(request: Request):
         resp = JSONResponse({"facilitator": False})
-        resp.delete_cookie(COOKIE, path="/")
+        resp.delete_cookie(gate.cookie_name(request), path="/")
         return resp
 
     @app.get("/api/facilitator", dependencies=[Depends(facilitator)])

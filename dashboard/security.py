@@ -11,14 +11,19 @@
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import json
+import math
 import secrets
 import string
 from dataclasses import dataclass, field
 
-from .limits import Limits
+from starlette.requests import Request
+
+from .errors import Denied
+from .limits import Limits, RateLimiter
 
 COOKIE = "innosim_facilitator"
 TOKEN_ENV = "INNOSIM_FACILITATOR_TOKEN"
@@ -85,19 +90,76 @@ class Access:
         """
         return self.bind_host in ALL_INTERFACES
 
-    def facilitator(self, authorization: str | None, cookie: str | None) -> bool | None:
-        """True: the token is right; False: a wrong token was given; None: no credential at all."""
-        given = None
-        if authorization:
-            scheme, _, value = authorization.strip().partition(" ")
-            if scheme.lower() in ("bearer", "token"):
-                given = value.strip()
-        if given is None and cookie:
-            given = cookie
-        if not given:
-            return None
+    def token_ok(self, given: str) -> bool:
         # constant time: the comparison must not tell how many leading characters were right
         return hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode("utf-8"))
+
+    def cookie_value(self) -> str:
+        """What the cookie holds: derived from the token, not the token itself.
+
+        Browsers send a host's cookies to every port of that host, so any other local web server
+        the facilitator visits sees it; it then learns a value for this server only, not the
+        token that the facilitator may reuse or that opens the printed link.
+        """
+        return hmac.new(self.token.encode("utf-8"), b"innosim facilitator cookie", hashlib.sha256).hexdigest()
+
+    def facilitator(self, authorization: str | None, cookie: str | None) -> bool | None:
+        """True: a right credential; False: a wrong one was given; None: no credential at all."""
+        if authorization:
+            scheme, _, value = authorization.strip().partition(" ")
+            if scheme.lower() in ("bearer", "token") and value.strip():
+                return self.token_ok(value.strip())
+        if cookie:
+            return hmac.compare_digest(cookie.encode("utf-8", "replace"), self.cookie_value().encode("ascii"))
+        return None
+
+
+class Gate:
+    """The facilitator check of one app, with a brake on wrong guesses.
+
+    A generated token cannot be guessed, but ``--token`` lets people choose a weak one: after 20
+    wrong tokens in a minute from one address, further attempts get 429 for a while.
+    """
+
+    def __init__(self, access: Access):
+        self.access = access
+        self.misses = RateLimiter(20, 60.0)
+
+    @staticmethod
+    def cookie_name(request: Request) -> str:
+        # one name per port, so two dashboards on one machine do not overwrite each other's cookie
+        port = (request.scope.get("server") or ("", 0))[1]
+        return f"{COOKIE}_{port}"
+
+    def missed(self, request: Request) -> None:
+        client = request.client.host if request.client else "unknown"
+        wait = self.misses.take(client)
+        if wait:
+            raise Denied(429, f"too many wrong facilitator tokens from this computer; try again in "
+                              f"{math.ceil(wait)} s", {"Retry-After": str(math.ceil(wait))})
+
+    def check(self, request: Request) -> bool | None:
+        ok = self.access.facilitator(request.headers.get("authorization"),
+                                     request.cookies.get(self.cookie_name(request)))
+        if ok is False:
+            self.missed(request)
+        return ok
+
+    def require(self, request: Request) -> None:
+        """A FastAPI dependency: 401 without a credential, 403 with a wrong one."""
+        ok = self.check(request)
+        if ok is None:
+            raise Denied(401, "this needs the facilitator token: open the facilitator link printed when the "
+                              "server started (/facilitator?token=...), or send 'Authorization: Bearer <token>'",
+                         {"WWW-Authenticate": "Bearer"})
+        if not ok:
+            raise Denied(403, "wrong facilitator token")
+
+    def set_cookie(self, request: Request, response) -> None:
+        # HttpOnly: page scripts (and anything injected into them) cannot read it;
+        # SameSite=Strict: another site's page cannot make the browser send it
+        response.set_cookie(self.cookie_name(request), self.access.cookie_value(), httponly=True,
+                            samesite="strict", path="/")
 
 
 def split_host(value: str) -> str | None:

@@ -23,7 +23,7 @@ from .errors import DashboardError, Denied, NotFound
 from .exercises import Exercise, check_goal
 from .limits import RateLimiter
 from .schemas import SubmissionIn
-from .security import TEAM_HEADER, Access, clip
+from .security import TEAM_HEADER, Access, Gate, clip
 from .simulation import Simulation
 from .store import Claim, SubmissionStore, team_key
 
@@ -150,16 +150,9 @@ def register(app: FastAPI, sim: Simulation, store: SubmissionStore, exercises: d
     team_rate = RateLimiter(*limits.team_rate)
     app.state.summaries = summaries
 
-    def facilitator(request: Request) -> None:
-        ok = access.facilitator(request.headers.get("authorization"), request.cookies.get("innosim_facilitator"))
-        if ok is None:
-            raise Denied(401, "this needs the facilitator token: open the facilitator link printed when the "
-                              "server started (/facilitator?token=...), or send 'Authorization: Bearer <token>'",
-                         {"WWW-Authenticate": "Bearer"})
-        if not ok:
-            raise Denied(403, "wrong facilitator token")
-
-    app.state.require_facilitator = facilitator
+    gate = Gate(access)
+    facilitator = gate.require
+    app.state.gate = gate
 
     def rate(limiter: RateLimiter, key: str, what: str, spec: tuple) -> None:
         wait = limiter.take(key)
@@ -226,8 +219,7 @@ def register(app: FastAPI, sim: Simulation, store: SubmissionStore, exercises: d
     @app.delete("/api/submissions/{sub_id}")
     def delete_submission(request: Request, sub_id: int = Path(ge=1, le=MAX_ID)):
         """Delete a submission: the facilitator may delete any, a team only its own."""
-        if access.facilitator(request.headers.get("authorization"), request.cookies.get("innosim_facilitator")) is None \
-                and request.headers.get(TEAM_HEADER):
+        if gate.check(request) is None and request.headers.get(TEAM_HEADER):
             owned = store.team_token_ok(sub_id, request.headers.get(TEAM_HEADER))
             if owned is None:
                 raise NotFound(f"no submission #{sub_id}")

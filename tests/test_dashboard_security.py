@@ -73,7 +73,8 @@ def test_the_token_link_sets_an_httponly_cookie_and_leaves_the_address(client):
     r = client.get(f"/facilitator?token={TOKEN}&lang=zh", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/facilitator?lang=zh"
     cookie = r.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and cookie.startswith("innosim_facilitator_")
+    assert TOKEN not in cookie                  # other ports of this host see the cookie: not the token
     assert client.get("/api/submissions").status_code == 200          # the cookie now authenticates
     client.post("/api/facilitator/logout")
     assert client.get("/api/submissions").status_code == 401
@@ -83,6 +84,14 @@ def test_the_token_link_sets_an_httponly_cookie_and_leaves_the_address(client):
     assert client.post("/api/facilitator/login", json={"token": TOKEN}).status_code == 200
     assert client.get("/api/submissions.csv").status_code == 200
     assert "solution" not in json.dumps(client.get("/api/exercises").json())   # the page's list stays open
+
+
+def test_wrong_tokens_are_braked(client):
+    for _ in range(20):
+        assert client.get("/api/submissions", headers={"Authorization": "Bearer guess"}).status_code == 403
+    r = client.post("/api/facilitator/login", json={"token": "guess"})
+    assert r.status_code == 429 and "wrong facilitator tokens" in r.json()["error"] and r.headers["retry-after"]
+    assert client.get("/api/submissions", headers=FAC).status_code == 200      # the right token still works
 
 
 def test_tokens_that_cannot_travel_in_a_url_are_refused(capsys, monkeypatch):
@@ -366,7 +375,7 @@ def test_a_version_1_database_is_migrated_with_its_rows(sim, tmp_path):
     assert "retired_lever" in listed[1]["error"]                  # kept, and says why it cannot run
     db = sqlite3.connect(data / DB_NAME)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 2
-    uids = [u for (u,) in db.execute("SELECT uid FROM submissions")]
+    uids = [u for (u,) in db.execute("SELECT uid FROM submissions ORDER BY id")]
     assert len(set(uids)) == 2 and all(uids)
     assert db.execute("SELECT COUNT(*) FROM submissions WHERE summary IS NOT NULL").fetchone()[0] == 2
     with pytest.raises(sqlite3.IntegrityError):                   # the UNIQUE constraint is there
