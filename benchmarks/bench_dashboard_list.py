@@ -6,8 +6,8 @@ Fills a temporary data folder with ``--submissions`` submissions through the sto
 path (summaries computed as ``POST /api/submissions`` computes them; 50 teams, 200 distinct
 scenarios), starts ``python -m dashboard.server`` on it and times, with one keep-alive client:
 
-- a page of 100 (the default) and of 500 (the largest), compact and with the four charted series;
-- the whole list in pages of 500 with the charted series (what the facilitator page loads once);
+- a page of 100 (the default) and of 200 (the largest), compact and with the four charted series;
+- the whole list in pages of 200 with the charted series (what the facilitator page loads once);
 - the 10-second poll (``?since=<cursor>``) with nothing new, and after 5 new submissions;
 - the CSV export of every submission.
 
@@ -111,22 +111,22 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120) as c:
                 cases = [("page of 100 (default)", {}), ("page of 100 + 4 series", {"series": CHARTS}),
-                         ("page of 500, last", {"limit": 500, "offset": args.submissions - 500}),
-                         ("page of 500 + 4 series", {"limit": 500, "series": CHARTS})]
+                         ("page of 200, last", {"limit": 200, "offset": args.submissions - 200}),
+                         ("page of 200 + 4 series", {"limit": 200, "series": CHARTS})]
                 for label, params in cases:
                     results.append((label, *timed(c, "/api/submissions", params, args.repeat)))
                 full = []
                 for _ in range(max(3, args.repeat // 10)):
                     t, offset, size = time.perf_counter(), 0, 0
                     while True:
-                        r = c.get("/api/submissions", params={"limit": 500, "offset": offset, "series": CHARTS})
+                        r = c.get("/api/submissions", params={"limit": 200, "offset": offset, "series": CHARTS})
                         d = r.json()
                         size += len(r.content)
                         offset += len(d["submissions"])
                         if not d["more"]:
                             break
                     full.append((time.perf_counter() - t) * 1e3)
-                results.append(("all pages of 500 + 4 series", full, size))
+                results.append(("all pages of 200 + 4 series", full, size))
                 cursor = c.get("/api/submissions", params={"limit": 1}).json()["cursor"]
                 results.append(("poll, nothing new", *timed(c, "/api/submissions", {"since": cursor, "series": CHARTS},
                                                             args.repeat)))

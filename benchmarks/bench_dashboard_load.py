@@ -146,7 +146,7 @@ async def facilitator(url: str, deadline: float, tally: Tally) -> None:
                     last_full = time.monotonic()
                     offset = 0
                     while True:
-                        r = await client.get("/api/submissions", params={"limit": 500, "offset": offset, "series": charts})
+                        r = await client.get("/api/submissions", params={"limit": 200, "offset": offset, "series": charts})
                         if r.status_code != 200:
                             break
                         d = r.json()

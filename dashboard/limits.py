@@ -26,7 +26,7 @@ class Limits:
     team_rate: tuple = (10, 60.0)
     team_total: int = 200
     total: int = 20_000
-    page_max: int = 500
+    page_max: int = 200
 
     def __post_init__(self):
         for name in ("body_bytes", "team_total", "total", "page_max"):

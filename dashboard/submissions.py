@@ -102,16 +102,19 @@ class Summaries:
             row = {**row, "summary": s}
         return row
 
-    def row_json(self, row: dict, k: int, base: dict, with_series: list[str]) -> dict:
+    def row_json(self, row: dict, k: int, with_series: list[str]) -> dict:
+        """A listed row: KPI values in the year of index ``k`` (the baseline's are sent once, apart)."""
         row = self.ensure(row)
         s = row["summary"]
         out = {key: row[key] for key in ("id", "created", "team", "name", "exercise", "model_version", "state")}
-        out.update(goal=s["goal"], error=s["error"])
+        g = s["goal"]
+        out["goal"] = {"met": g["met"], "result": g["result"], "cost": g["cost"]} if g else None
+        out["error"] = s["error"]
         if s["error"] or s["series"] is None:
             out.update(kpis=None, extra_cost=None, series=None)
             return out
         at_k = _floats(s["series"][:, k])
-        out["kpis"] = {n: {"value": at_k[i], "baseline": base[n]} for i, n in enumerate(self.sim.kpis)}
+        out["kpis"] = dict(zip(self.sim.kpis, at_k))
         out["extra_cost"] = at_k[-1]
         out["series"] = ({n: _floats(s["series"][self.row_of[n]]) for n in with_series}
                          if with_series else None)
@@ -172,15 +175,15 @@ def register(app: FastAPI, sim: Simulation, store: SubmissionStore, exercises: d
         k = year_index(sim, year)
         names = _series_names(sim, series)
         base_run = sim.baseline()
-        base = {n: num(base_run.series[n][k]) for n in sim.kpis}
-        out: dict = {"year": float(sim.baseline().years[k]), "model_version": sim.version, "limit": limit}
+        out: dict = {"year": float(base_run.years[k]), "model_version": sim.version, "limit": limit,
+                     "baseline": {n: num(base_run.series[n][k]) for n in sim.kpis}}
         if since is None:
             rows, total, cursor = store.page(offset=offset, limit=limit)
             out.update(offset=offset, total=total, cursor=cursor, more=offset + len(rows) < total, deleted=[])
         else:
             rows, deleted, cursor, more = store.changes(since, limit=limit)
             out.update(since=since, total=store.count(), cursor=cursor, more=more, deleted=deleted)
-        out["submissions"] = [summaries.row_json(r, k, base, names) for r in rows]
+        out["submissions"] = [summaries.row_json(r, k, names) for r in rows]
         # plain data already: skip FastAPI's generic encoder, which took most of the time of a page
         return JSONResponse(out)
 
@@ -209,9 +212,7 @@ def register(app: FastAPI, sim: Simulation, store: SubmissionStore, exercises: d
             raise _claim_error(claim, sub.team, limits)
         if claim.status == "existing":
             response.status_code = 200
-        k = year_index(sim, DEFAULT_YEAR)
-        base = {n: num(sim.baseline().series[n][k]) for n in sim.kpis}
-        out = summaries.row_json(claim.row, k, base, [])
+        out = summaries.row_json(claim.row, year_index(sim, DEFAULT_YEAR), [])
         out["submission_id"] = claim.row["uid"]
         out["team_token"] = claim.team_token
         return out
@@ -248,15 +249,15 @@ def register(app: FastAPI, sim: Simulation, store: SubmissionStore, exercises: d
         w.writerow(["", "", "(baseline)", "baseline", "", "", sim.version, 0]
                    + [v for name in sim.kpis for v in (base[name], 0)] + ["{}", ""])
         for row in store.all():
-            r = summaries.row_json(row, k, base, [])
+            r = summaries.row_json(row, k, [])
             line = [r["id"], r["created"], r["team"], r["name"], r["exercise"] or "",
                     "" if not r.get("goal") else ("yes" if r["goal"]["met"] else "no"),
                     r["model_version"], r["extra_cost"]]
             for name in sim.kpis:
-                kv = (r["kpis"] or {}).get(name)
-                if kv and kv["value"] is not None:
-                    pct = 100 * (kv["value"] / kv["baseline"] - 1) if kv["baseline"] else None
-                    line += [kv["value"], None if pct is None else round(pct, 3)]
+                value = (r["kpis"] or {}).get(name)
+                if value is not None:
+                    pct = 100 * (value / base[name] - 1) if base[name] else None
+                    line += [value, None if pct is None else round(pct, 3)]
                 else:
                     line += ["", ""]
             line += [sim.key(r["state"]), r["error"] or ""]

@@ -239,6 +239,9 @@ def test_team_submission_appears_for_the_facilitator_and_survives_a_restart(page
         fac.wait_for_function("+document.body.dataset.loaded >= 1", timeout=60_000)
         assert "token" not in fac.url                            # taken out of the address bar
         assert fac.locator("#fac-table td.team").all_text_contents() == ["Team Qiantang 钱塘"]
+        deltas = fac.locator("#fac-table tr[data-id] .delta").all_text_contents()
+        assert len(deltas) == 4 and all(d.endswith("%") for d in deltas) and deltas[0].startswith("+")
+        assert fac.locator("#pager-text").text_content() == "1–1 of 1"
         with fac.expect_download() as dl:
             fac.click("#btn-csv")
         assert "Team Qiantang 钱塘" in Path(dl.value.path()).read_text(encoding="utf-8-sig")

@@ -158,8 +158,8 @@ def check_answer(r, years: int) -> None:
         assert len(body["extra_cost"]) == years
     if isinstance(body, dict) and "submission_id" in body:      # a stored submission
         assert isinstance(body["id"], int) and body["id"] >= 1 and body["team"] and body["name"]
-        for kv in (body["kpis"] or {}).values():
-            assert set(kv) == {"value", "baseline"}
+        for value in (body["kpis"] or {}).values():
+            assert value is None or math.isfinite(value)
 
 
 def send(client, method: str, path: str, body, hdrs: dict, raw: bool = False):

@@ -232,7 +232,7 @@ def test_user_text_is_never_echoed_at_length(client):
 
 @pytest.mark.parametrize("query, field", [
     ("year=nan", "year"), ("year=inf", "year"), ("year=-inf", "year"), ("year=3000", "year"), ("year=1e308", "year"),
-    ("limit=0", "limit"), ("limit=100000", "limit"), ("offset=-1", "offset"), ("since=-5", "since"),
+    ("limit=0", "limit"), ("limit=201", "limit"), ("offset=-1", "offset"), ("since=-5", "since"),
     ("series=Nope", "series"), ("year=abc", "year"),
 ])
 def test_bad_query_values_name_the_field(client, query, field):
@@ -332,7 +332,7 @@ def test_listing_pages_and_polls_from_stored_summaries(client, monkeypatch):
     # listing never runs the model again: summaries were stored when the teams submitted
     monkeypatch.setattr(client.app.state.sim, "_compute", lambda *a, **k: pytest.fail("listing ran the model"))
     monkeypatch.setattr(client.app.state.summaries, "compute", lambda *a, **k: pytest.fail("listing re-summarised"))
-    assert client.get("/api/submissions?limit=500", headers=FAC).status_code == 200
+    assert client.get("/api/submissions?limit=200", headers=FAC).status_code == 200
     assert client.get("/api/submissions?year=2040", headers=FAC).status_code == 200
     nothing = client.get(f"/api/submissions?since={cursor}", headers=FAC).json()
     assert nothing["submissions"] == [] and nothing["deleted"] == [] and nothing["cursor"] == cursor
@@ -371,7 +371,7 @@ def test_a_version_1_database_is_migrated_with_its_rows(sim, tmp_path):
     c = make(sim, data)
     listed = c.get("/api/submissions", headers=FAC).json()["submissions"]
     assert [(s["team"], s["name"]) for s in listed] == [("Team 西湖", "finance"), ("Team B", "old lever")]
-    assert listed[0]["goal"]["met"] is True and listed[0]["kpis"]["High Tech Exports"]["value"] > 0
+    assert listed[0]["goal"]["met"] is True and listed[0]["kpis"]["High Tech Exports"] > 0
     assert "retired_lever" in listed[1]["error"]                  # kept, and says why it cannot run
     db = sqlite3.connect(data / DB_NAME)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 2

@@ -9,7 +9,7 @@ const F = { meta: null, base: null, subs: new Map(), cursor: 0, page: 0, year: 2
 const $ = id => document.getElementById(id);
 const el = (...a) => C.el(...a);
 const PAGE = 100;      // table rows (and chart lines) shown at once
-const FETCH = 500;     // rows per request (the server's largest page)
+const FETCH = 200;     // rows per request (the server's largest page)
 
 function filtered() { return [...F.subs.values()].filter(s => !F.filter || s.exercise === F.filter).sort((a, b) => a.id - b.id); }
 function visible() {
@@ -21,11 +21,12 @@ function color(i) { return C.palette[i % C.palette.length]; }
 
 function kpiCell(s, v) {
   const def = F.meta.kpis.find(k => k.variable === v);
-  const kv = s.kpis && s.kpis[v];
-  if (!kv) return el("td", { text: "–" });
-  const pct = kv.baseline ? 100 * (kv.value / kv.baseline - 1) : 0;
+  const value = s.kpis ? s.kpis[v] : null;
+  if (value == null) return el("td", { text: "–" });
+  const base = F.base.kpis[v][F.base.years.indexOf(F.year)];
+  const pct = base ? 100 * (value / base - 1) : 0;
   const good = Math.abs(pct) < 0.05 ? "" : (pct > 0) === (def.direction === "maximise") ? "good" : "bad";
-  return el("td", {}, C.fmt(kv.value), el("span", { class: "delta " + good, text: C.signed(pct, 1) + " %" }));
+  return el("td", {}, C.fmt(value), el("span", { class: "delta " + good, text: C.signed(pct, 1) + " %" }));
 }
 
 function settingsText(state) {
