@@ -54,7 +54,8 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def start_server(data_dir: str, timeout: float = 300.0) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: str, timeout: float = 300.0, *, warm: bool = True) -> tuple[subprocess.Popen, str]:
+    """``python -m dashboard.server`` on a free port; waits for the fused kernel unless ``warm=False``."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "INNOSIM_FACILITATOR_TOKEN": TOKEN}
@@ -67,7 +68,7 @@ def start_server(data_dir: str, timeout: float = 300.0) -> tuple[subprocess.Pope
             raise SystemExit("the dashboard server exited; run `python -m dashboard.server` to see why")
         try:
             with urllib.request.urlopen(url + "/api/health", timeout=2) as r:
-                if json.load(r)["warm_up"] not in ("not started", "compiling"):
+                if not warm or json.load(r)["warm_up"] not in ("not started", "compiling"):
                     return proc, url
         except OSError:
             pass

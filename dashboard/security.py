@@ -147,7 +147,11 @@ class Gate:
 
     def require(self, request: Request) -> None:
         """A FastAPI dependency: 401 without a credential, 403 with a wrong one."""
-        ok = self.check(request)
+        self.deny(self.check(request))
+
+    @staticmethod
+    def deny(ok: bool | None) -> None:
+        """Raise the refusal for the outcome ``ok`` of :meth:`check` (nothing when it is True)."""
         if ok is None:
             raise Denied(401, "this needs the facilitator token: open the facilitator link printed when the "
                               "server started (/facilitator?token=...), or send 'Authorization: Bearer <token>'",

@@ -203,7 +203,8 @@ def register(app: FastAPI, sim: Simulation, store: SubmissionStore, exercises: d
             # be the caller's, so nobody can use up another team's allowance
             client = request.client.host if request.client else "unknown"
             rate(client_rate, client, "this computer", limits.client_rate)
-            if store.owner(sub.team, token) == "taken":
+            if store.owner(sub.team, token) == "taken" and not (
+                    sub.submission_id and store.has_uid(sub.submission_id)):   # (a retry racing its original)
                 raise _claim_error(Claim("team_taken"), sub.team, limits)
             rate(team_rate, team_key(sub.team), f"team {clip(sub.team)}", limits.team_rate)
             args["summary"] = summaries.compute(state, sub.exercise)
@@ -220,14 +221,15 @@ def register(app: FastAPI, sim: Simulation, store: SubmissionStore, exercises: d
     @app.delete("/api/submissions/{sub_id}")
     def delete_submission(request: Request, sub_id: int = Path(ge=1, le=MAX_ID)):
         """Delete a submission: the facilitator may delete any, a team only its own."""
-        if gate.check(request) is None and request.headers.get(TEAM_HEADER):
-            owned = store.team_token_ok(sub_id, request.headers.get(TEAM_HEADER))
+        ok, team_token = gate.check(request), request.headers.get(TEAM_HEADER)
+        if ok is None and team_token:
+            owned = store.team_token_ok(sub_id, team_token)
             if owned is None:
                 raise NotFound(f"no submission #{sub_id}")
             if not owned:
                 raise Denied(403, f"submission #{sub_id} belongs to another team")
         else:
-            facilitator(request)
+            gate.deny(ok)
         if not store.delete(sub_id):
             raise NotFound(f"no submission #{sub_id}")
         return {"deleted": sub_id}

@@ -408,3 +408,44 @@ def test_a_short_workshop_load_gives_no_errors():
     r = bench_dashboard_load.run(clients=10, seconds=20)
     assert r["errors"] == 0, (r["error_kinds"], r["error_examples"])
     assert r["by_kind"]["run"]["n"] > 20 and r["by_kind"]["poll (since)"]["n"] >= 1
+
+
+@pytest.mark.slow
+def test_the_real_server_refuses_a_huge_body_without_reading_it_and_foreign_hosts(tmp_path):
+    import socket
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import bench_dashboard_load
+
+    proc, url = bench_dashboard_load.start_server(str(tmp_path), warm=False)
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        def raw(request: bytes, then: bytes = b"") -> tuple[bytes, float]:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                t = time.monotonic()
+                s.sendall(request)
+                if then:
+                    try:
+                        s.sendall(then)     # the server may already have answered and closed
+                    except OSError:
+                        pass
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data, time.monotonic() - t
+
+        head = (f"POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {100 * 2**20}\r\n\r\n").encode()
+        answer, seconds = raw(head, b"{" * 4096)      # 4 KiB of a promised 100 MiB
+        assert answer.startswith(b"HTTP/1.1 413") and seconds < 5, (answer[:200], seconds)
+        answer, _ = raw(b"GET /api/health HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400")
+        answer, _ = raw(f"GET /api/health HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.1 200")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
