@@ -151,6 +151,7 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
         if token is None:
             return FileResponse(STATIC / "facilitator.html", headers={"Cache-Control": "no-cache"})
         where = "/facilitator" + ("?lang=zh" if lang == "zh" else "")
+        gate.guard(request)
         if not access.token_ok(token[:200]):
             gate.missed(request)
             return RedirectResponse(where + ("&" if "?" in where else "?") + "login=failed", status_code=303)
@@ -162,6 +163,7 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
     @app.post("/api/facilitator/login")
     def login(body: Login, request: Request):
         """Exchange the token typed into the facilitator page for the cookie."""
+        gate.guard(request)
         if not access.token_ok(body.token):
             gate.missed(request)
             raise Denied(403, "wrong facilitator token")

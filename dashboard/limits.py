@@ -71,5 +71,13 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
         return wait
 
+    def peek(self, key: str) -> float:
+        """The seconds ``key`` would wait for a token now (0.0: one is there), spending nothing."""
+        now = self.clock()
+        with self._lock:
+            tokens, then = self._buckets.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - then) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def __len__(self) -> int:
         return len(self._buckets)

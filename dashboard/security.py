@@ -47,7 +47,8 @@ def clip(value, limit: int = CLIP) -> str:
 
 
 def new_token() -> str:
-    """A facilitator token: 192 random bits, URL-safe, so guessing is hopeless and no lock-out is needed."""
+    """A facilitator token: 192 random bits, URL-safe, so guessing is hopeless (a token chosen with
+    ``--token`` may be weaker: :class:`Gate` brakes repeated wrong guesses)."""
     return secrets.token_urlsafe(24)
 
 
@@ -131,16 +132,29 @@ class Gate:
         port = (request.scope.get("server") or ("", 0))[1]
         return f"{COOKIE}_{port}"
 
-    def missed(self, request: Request) -> None:
-        client = request.client.host if request.client else "unknown"
-        wait = self.misses.take(client)
+    @staticmethod
+    def _braked(wait: float) -> Denied:
+        return Denied(429, f"too many wrong facilitator tokens from this computer; try again in "
+                           f"{math.ceil(wait)} s", {"Retry-After": str(math.ceil(wait))})
+
+    def guard(self, request: Request) -> None:
+        """Before a token is compared: an address that used up its wrong guesses may not try at all.
+
+        Refusing only the wrong ones would leave an oracle (429 = wrong, 200 = right).
+        """
+        wait = self.misses.peek(_client(request))
         if wait:
-            raise Denied(429, f"too many wrong facilitator tokens from this computer; try again in "
-                              f"{math.ceil(wait)} s", {"Retry-After": str(math.ceil(wait))})
+            raise self._braked(wait)
+
+    def missed(self, request: Request) -> None:
+        self.misses.take(_client(request))
 
     def check(self, request: Request) -> bool | None:
-        ok = self.access.facilitator(request.headers.get("authorization"),
-                                     request.cookies.get(self.cookie_name(request)))
+        authorization = request.headers.get("authorization")
+        cookie = request.cookies.get(self.cookie_name(request))
+        if authorization or cookie:
+            self.guard(request)
+        ok = self.access.facilitator(authorization, cookie)
         if ok is False:
             self.missed(request)
         return ok
@@ -164,6 +178,10 @@ class Gate:
         # SameSite=Strict: another site's page cannot make the browser send it
         response.set_cookie(self.cookie_name(request), self.access.cookie_value(), httponly=True,
                             samesite="strict", path="/")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def split_host(value: str) -> str | None:
