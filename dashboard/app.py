@@ -6,28 +6,28 @@ in its thread pool and the event loop stays free while the model integrates.
 """
 from __future__ import annotations
 
-import csv
 import gzip
-import io
-import math
+import logging
 import threading
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
-import policies
-import simulator
-
-from .errors import DashboardError, NotFound
+from . import submissions
+from .errors import DashboardError, Denied, NotFound
 from .exercises import Exercise, check_goal, load_exercises, reveal
-from .schemas import CheckRequest, RevealRequest, RunRequest, SubmissionIn
+from .schemas import CheckRequest, Login, RevealRequest, RunRequest
+from .security import Access, Guard, clip
 from .simulation import RunData, Simulation
 from .store import SubmissionStore, default_data_dir
+from .submissions import BAD_INPUT, DEFAULT_YEAR, year_index
+from .submissions import series as _series
 
 STATIC = Path(__file__).resolve().parent / "static"
 AREAS = {
@@ -38,8 +38,8 @@ AREAS = {
     "brands": {"zh": "品牌", "en": "Brands"},
     "shocks": {"zh": "外部冲击", "en": "Shocks"},
 }
-DEFAULT_YEAR = 2035
-_BAD_INPUT = (DashboardError, policies.PolicyError, simulator.SimulatorError)
+MAX_MESSAGE = 600
+log = logging.getLogger("innosim.dashboard")
 
 
 def _plotly_js() -> Path:
@@ -53,16 +53,6 @@ def _plotly_gz() -> bytes:
     return gzip.compress(_plotly_js().read_bytes(), compresslevel=6)
 
 
-def _num(x: float) -> float | None:
-    """A float with 6 significant digits for compact JSON (None for NaN)."""
-    x = float(x)
-    return float(f"{x:.6g}") if math.isfinite(x) else None
-
-
-def _series(arr: np.ndarray) -> list:
-    return [_num(v) for v in np.ravel(arr)]
-
-
 def _lever_json(item) -> dict:
     return {"id": item.id, "kind": item.kind, "area": item.area, "unit": item.unit,
             "baseline": item.baseline, "low": item.low, "high": item.high, "step": item.step,
@@ -71,21 +61,31 @@ def _lever_json(item) -> dict:
             "cost_rule": item.cost_rule or None}
 
 
-def _error(status: int, message: str, **extra) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": message, **extra})
+def _error(status: int, message: str, headers: dict | None = None, **extra) -> JSONResponse:
+    # a last bound on length: messages quote user input (clipped where it is quoted), and some
+    # come from the layers below, which do not know they are answering a web request
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "…"
+    return JSONResponse(status_code=status, content={"error": message, **extra}, headers=headers)
 
 
 def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | None = None,
-               exercises_path: str | Path | None = None, warm_up: bool = True) -> FastAPI:
+               exercises_path: str | Path | None = None, warm_up: bool = True,
+               access: Access | None = None) -> FastAPI:
     """The dashboard app. ``data_dir`` holds the submissions database (default: user data folder).
 
     ``simulation`` lets several app instances (tests) share one loaded model and its run cache.
+    ``access`` holds the facilitator token, the accepted Host names and the limits (default: a new
+    random token, loopback names only, :class:`dashboard.limits.Limits`); the token is
+    ``app.state.access.token``.
     """
     sim = simulation or Simulation()
+    access = access or Access()
     exercises: dict[str, Exercise] = load_exercises(sim, exercises_path)
     store = SubmissionStore(data_dir or default_data_dir())
     app = FastAPI(title="innosim dashboard", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
-    app.state.sim, app.state.store, app.state.exercises = sim, store, exercises
+    app.state.sim, app.state.store, app.state.exercises, app.state.access = sim, store, exercises, access
+    app.add_middleware(Guard, access=access)
     if warm_up:   # compile the fused kernel in the background; runs use numpy until it is ready
         def _warm():
             _plotly_gz()
@@ -98,25 +98,47 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
         errors = exc.errors()
         parts = []
         for e in errors[:3]:
-            loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
-            parts.append(f"{loc}: {e.get('msg', 'invalid')}" if loc else e.get("msg", "invalid"))
-        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors]
+            # dict keys sent by the client appear in the location: clipped like any echo
+            loc = ".".join(str(p)[:80] for p in e.get("loc", ()) if p != "body")
+            msg = str(e.get("msg", "invalid"))[:200]
+            parts.append(f"{loc}: {msg}" if loc else msg)
+        detail = [{"loc": [str(p)[:80] for p in e.get("loc", ())], "msg": str(e.get("msg"))[:200]}
+                  for e in errors[:20]]
         return _error(422, "; ".join(parts) or "invalid request", detail=detail)
 
-    for exc_type in _BAD_INPUT:
+    for exc_type in BAD_INPUT:
         @app.exception_handler(exc_type)
         async def _bad(request: Request, exc: Exception):
             return _error(422, str(exc))
 
-    def exercise(eid: str) -> Exercise:
-        ex = exercises.get(eid)
-        if ex is None:
-            raise NotFound(f"unknown exercise {eid!r}; exercises: {', '.join(exercises)}")
-        return ex
-
     @app.exception_handler(NotFound)
     async def _missing(request: Request, exc: NotFound):
         return _error(404, str(exc.args[0]) if exc.args else "not found")
+
+    @app.exception_handler(Denied)
+    async def _denied(request: Request, exc: Denied):
+        return _error(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException):
+        # unknown paths, wrong methods, unreadable JSON: the same {"error": ...} shape as the rest
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        # a bug must not show its traceback to the page (it may hold paths and data): log it here
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return _error(500, f"internal error ({type(exc).__name__}); the server log has the details")
+
+    def exercise(eid: str) -> Exercise:
+        ex = exercises.get(eid)
+        if ex is None:
+            raise NotFound(f"unknown exercise {clip(eid)}; exercises: {', '.join(exercises)}")
+        return ex
+
+    submissions.register(app, sim, store, exercises, access)
+    gate = app.state.gate
+    facilitator = gate.require
 
     # ------------------------------------------------------------------ page and assets
     @app.get("/", include_in_schema=False)
@@ -124,8 +146,40 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/facilitator", include_in_schema=False)
-    def facilitator():
-        return FileResponse(STATIC / "facilitator.html", headers={"Cache-Control": "no-cache"})
+    def facilitator_page(request: Request, token: str | None = None, lang: str | None = None):
+        """The facilitator view; ``?token=`` once sets the cookie and is taken out of the address."""
+        if token is None:
+            return FileResponse(STATIC / "facilitator.html", headers={"Cache-Control": "no-cache"})
+        where = "/facilitator" + ("?lang=zh" if lang == "zh" else "")
+        gate.guard(request)
+        if not access.token_ok(token[:200]):
+            gate.missed(request)
+            return RedirectResponse(where + ("&" if "?" in where else "?") + "login=failed", status_code=303)
+        # redirect so that the token leaves the address bar, the history and any Referer
+        resp = RedirectResponse(where, status_code=303)
+        gate.set_cookie(request, resp)
+        return resp
+
+    @app.post("/api/facilitator/login")
+    def login(body: Login, request: Request):
+        """Exchange the token typed into the facilitator page for the cookie."""
+        gate.guard(request)
+        if not access.token_ok(body.token):
+            gate.missed(request)
+            raise Denied(403, "wrong facilitator token")
+        resp = JSONResponse({"facilitator": True})
+        gate.set_cookie(request, resp)
+        return resp
+
+    @app.post("/api/facilitator/logout")
+    def logout(request: Request):
+        resp = JSONResponse({"facilitator": False})
+        resp.delete_cookie(gate.cookie_name(request), path="/")
+        return resp
+
+    @app.get("/api/facilitator", dependencies=[Depends(facilitator)])
+    def whoami():
+        return {"facilitator": True}
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js(request: Request):
@@ -173,18 +227,18 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
         for n in names:
             if n not in sim.kpis:
                 from simulator.names import suggest
-                raise DashboardError(f"unknown KPI {n!r}.{suggest(n, sim.kpis)}")
+                raise DashboardError(f"unknown KPI {clip(n)}.{suggest(n, sim.kpis)}")
         return list(dict.fromkeys(names))
 
     def _city(data: RunData, city_kpi: str | None, year: float | None) -> dict | None:
         if not city_kpi:
             return None
         if city_kpi not in sim.per_city:
-            raise DashboardError(f"city_kpi must be one of {', '.join(sim.per_city)}, not {city_kpi!r}")
+            raise DashboardError(f"city_kpi must be one of {', '.join(sim.per_city)}, not {clip(city_kpi)}")
         arr = data.series[city_kpi]
         if year is None:
             return {"variable": city_kpi, "values": [_series(row) for row in arr]}
-        k = int(np.argmin(np.abs(data.years - year)))
+        k = year_index(sim, year, "city_year")
         return {"variable": city_kpi, "year": float(data.years[k]), "values": _series(arr[k])}
 
     @app.get("/api/baseline")
@@ -224,83 +278,13 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
     def reveal_answer(eid: str, req: RevealRequest):
         return reveal(sim, exercise(eid), req.prediction)
 
-    @app.get("/api/exercises/{eid}/solution")
+    @app.get("/api/exercises/{eid}/solution", dependencies=[Depends(facilitator)])
     def solution(eid: str):
+        """An exercise's example solution: for the facilitator only, or it gives the answers away."""
         ex = exercise(eid)
         if ex.solution is None:
-            raise NotFound(f"exercise {eid!r} has no example solution")
+            raise NotFound(f"exercise {clip(eid)} has no example solution")
         return {"exercise": eid, "state": ex.solution, "goal": check_goal(sim, ex, ex.solution)}
-
-    # ------------------------------------------------------------------ facilitator mode
-    def summary(sub: dict, year: float) -> dict:
-        out = dict(sub)
-        try:
-            state = sim.normalize(sub["state"])
-            data, base = sim.run(state), sim.baseline()
-            k = int(np.argmin(np.abs(data.years - year)))
-            out["kpis"] = {name: {"value": _num(data.series[name][k]), "baseline": _num(base.series[name][k])}
-                           for name in sim.kpis}
-            out["series"] = {name: _series(data.series[name]) for name in sim.kpis}
-            out["extra_cost"] = _num(sim.extra_cost(state, data)[k])
-            ex = exercises.get(sub.get("exercise") or "")
-            out["goal"] = check_goal(sim, ex, state) if ex else None
-            out["error"] = None
-        except _BAD_INPUT as exc:   # stored under an older catalogue or model: still listed
-            out.update(kpis=None, series=None, extra_cost=None, goal=None, error=str(exc))
-        return out
-
-    @app.get("/api/submissions")
-    def submissions(year: float = DEFAULT_YEAR):
-        return {"year": year, "model_version": sim.version,
-                "submissions": [summary(s, year) for s in store.list()]}
-
-    @app.post("/api/submissions", status_code=201)
-    def submit(sub: SubmissionIn):
-        state = sim.normalize(sub.state.as_dict())
-        if sub.exercise is not None:
-            exercise(sub.exercise)
-        saved = store.add(team=sub.team, name=sub.name, state=state, model_version=sim.version,
-                          exercise=sub.exercise)
-        return summary(saved, DEFAULT_YEAR)
-
-    @app.delete("/api/submissions/{sub_id}")
-    def delete_submission(sub_id: int):
-        if not store.delete(sub_id):
-            raise NotFound(f"no submission #{sub_id}")
-        return {"deleted": sub_id}
-
-    @app.get("/api/submissions.csv")
-    def submissions_csv(year: float = DEFAULT_YEAR):
-        rows = [summary(s, year) for s in store.list()]
-        base = sim.baseline()
-        k = int(np.argmin(np.abs(base.years - year)))
-        y = int(base.years[k])
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        head = ["id", "created", "team", "scenario", "exercise", "goal_met", "model_version",
-                f"extra_fiscal_cost_to_{y} (亿元)"]
-        for name in sim.kpis:
-            unit = sim.catalogue.kpis[name].unit
-            head += [f"{name} {y} ({unit})", f"{name} {y} vs baseline (%)"]
-        w.writerow([*head, "settings", "error"])
-        w.writerow(["", "", "(baseline)", "baseline", "", "", sim.version, 0]
-                   + [v for name in sim.kpis for v in (_num(base.series[name][k]), 0)] + ["{}", ""])
-        for r in rows:
-            line = [r["id"], r["created"], r["team"], r["name"], r["exercise"] or "",
-                    "" if not r.get("goal") else ("yes" if r["goal"]["met"] else "no"),
-                    r["model_version"], r["extra_cost"]]
-            for name in sim.kpis:
-                kv = (r["kpis"] or {}).get(name)
-                if kv:
-                    pct = 100 * (kv["value"] / kv["baseline"] - 1) if kv["baseline"] else None
-                    line += [kv["value"], None if pct is None else round(pct, 3)]
-                else:
-                    line += ["", ""]
-            line += [sim.key(r["state"]), r["error"] or ""]
-            w.writerow(line)
-        body = "\ufeff" + buf.getvalue()   # BOM: spreadsheet programs then read the Chinese text right
-        return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="innosim_submissions_{y}.csv"'})
 
     @app.get("/api/health")
     def health():

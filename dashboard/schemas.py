@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+# allow_inf_nan=False: Python's JSON reader accepts NaN and Infinity, the model must never see them
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 MAX_ITEMS = 64
+# ids, KPI and region names are short; a bound here keeps every echo of them in an error short too
+Name = Annotated[str, StringConstraints(max_length=80)]
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 class Setting(BaseModel):
@@ -17,17 +22,17 @@ class Setting(BaseModel):
     start: float | None = None
     ramp: float | None = Field(default=None, ge=0, le=50)
     end: float | None = None
-    cities: list[str] | None = Field(default=None, max_length=MAX_ITEMS)
-    allocation: dict[str, float] | None = Field(default=None, max_length=MAX_ITEMS)
+    cities: list[Name] | None = Field(default=None, max_length=MAX_ITEMS)
+    allocation: dict[Name, float] | None = Field(default=None, max_length=MAX_ITEMS)
 
 
 class State(BaseModel):
     """A dashboard scenario: settings that differ from the baseline, and changed assumptions."""
 
     model_config = _STRICT
-    levers: dict[str, Setting] = Field(default_factory=dict, max_length=MAX_ITEMS)
-    shocks: dict[str, Setting] = Field(default_factory=dict, max_length=MAX_ITEMS)
-    assumptions: dict[str, float] = Field(default_factory=dict, max_length=MAX_ITEMS)
+    levers: dict[Name, Setting] = Field(default_factory=dict, max_length=MAX_ITEMS)
+    shocks: dict[Name, Setting] = Field(default_factory=dict, max_length=MAX_ITEMS)
+    assumptions: dict[Name, float] = Field(default_factory=dict, max_length=MAX_ITEMS)
 
     @field_validator("levers", "shocks", mode="before")
     @classmethod
@@ -45,10 +50,10 @@ class State(BaseModel):
 class RunRequest(BaseModel):
     model_config = _STRICT
     state: State = Field(default_factory=State)
-    kpis: list[str] | None = Field(default=None, max_length=MAX_ITEMS)   # default: headline KPIs
-    city_kpi: str | None = None
-    city_year: float | None = None
-    exercise: str | None = None
+    kpis: list[Name] | None = Field(default=None, max_length=MAX_ITEMS)   # default: headline KPIs
+    city_kpi: Name | None = None
+    city_year: float | None = None     # checked against the years of the run by the app
+    exercise: Name | None = None
 
 
 class CheckRequest(BaseModel):
@@ -58,7 +63,7 @@ class CheckRequest(BaseModel):
 
 class RevealRequest(BaseModel):
     model_config = _STRICT
-    prediction: float | str
+    prediction: float | Name
 
 
 def _clean_text(value: str, what: str, limit: int) -> str:
@@ -72,6 +77,11 @@ def _clean_text(value: str, what: str, limit: int) -> str:
     return value
 
 
+class Login(BaseModel):
+    model_config = _STRICT
+    token: Annotated[str, StringConstraints(max_length=200)]
+
+
 class SubmissionIn(BaseModel):
     """A team's named scenario for the facilitator."""
 
@@ -79,7 +89,15 @@ class SubmissionIn(BaseModel):
     team: str
     name: str
     state: State = Field(default_factory=State)
-    exercise: str | None = None
+    exercise: Name | None = None
+    # made by the page once per submission attempt: a retry with the same id returns the stored
+    # row instead of adding a duplicate
+    submission_id: str | None = Field(default=None, pattern=UUID_PATTERN)
+
+    @field_validator("submission_id")
+    @classmethod
+    def _uid(cls, v: str | None) -> str | None:
+        return v.lower() if v else v
 
     @field_validator("team")
     @classmethod

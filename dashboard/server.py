@@ -1,21 +1,24 @@
 """``innosim serve``: run the workshop dashboard with uvicorn.
 
     innosim serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR] [--no-browser]
+                  [--token TOKEN] [--allow-host NAME ...]
 
 The server binds to 127.0.0.1 unless told otherwise; ``--host 0.0.0.0`` opens it to a workshop
-LAN (participants then browse to http://<this machine's address>:<port>/ and the facilitator to
-/facilitator).
+LAN (participants then browse to http://<this machine's address>:<port>/). The facilitator view
+needs the facilitator token: the start-up message prints a link that carries it.
 """
 from __future__ import annotations
 
 import argparse
 import errno
+import os
 import socket
 import sys
 import threading
 import webbrowser
 from pathlib import Path
 
+from .security import TOKEN_ENV, check_token, new_token
 from .store import default_data_dir
 
 
@@ -30,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{default_data_dir()})")
     p.add_argument("--model", default=None, help="model file (default: the catalogue's flagship model)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    p.add_argument("--token", default=None,
+                   help=f"facilitator token (default: ${TOKEN_ENV}, else a new random one; it is printed "
+                        "at start). Prefer the environment variable: a command line is visible to other users")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also accept this host name in requests (e.g. workshop.local); localhost, "
+                        "127.0.0.1, [::1] and --host are always accepted")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return p
 
@@ -63,19 +72,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"innosim serve: error: {args.host}:{args.port} is already in use; choose another --port",
               file=sys.stderr)
         return 2
+    from .security import Access
+
+    try:
+        if args.token is not None:
+            token = check_token(args.token)
+        elif os.environ.get(TOKEN_ENV):
+            token = check_token(os.environ[TOKEN_ENV], f"${TOKEN_ENV}")
+        else:
+            token = new_token()
+        access = Access(token=token, bind_host=args.host, allowed_hosts=tuple(args.allow_host))
+    except ValueError as exc:
+        print(f"innosim serve: error: {exc}", file=sys.stderr)
+        return 2
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
     try:
-        app = create_app(data_dir, simulation=Simulation(args.model))
+        app = create_app(data_dir, simulation=Simulation(args.model), access=access)
     except (ValueError, OSError) as exc:   # bad model, catalogue, exercises or data folder
         print(f"innosim serve: error: {exc}", file=sys.stderr)
         return 2
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    if ":" in shown:
+        shown = f"[{shown}]"
     url = f"http://{shown}:{args.port}/"
-    print(f"innosim dashboard on {url}  (facilitator view: {url}facilitator)\n"
-          f"submissions are stored in {data_dir}; press Ctrl+C to stop")
+    print(f"innosim dashboard on {url}\n"
+          f"facilitator view (keep this link to yourself: it holds the facilitator token):\n"
+          f"    {url}facilitator?token={token}\n"
+          f"submissions are stored in {data_dir}; press Ctrl+C to stop", flush=True)
     if not args.no_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # limit_concurrency: past this many open connections and tasks new ones get a 503 at once,
+    # so a flood cannot grow the server's memory without bound (a workshop needs far fewer)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, limit_concurrency=512)
     return 0
 
 

@@ -17,11 +17,20 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 import policies  # noqa: E402
 from dashboard import DashboardError, Simulation, create_app, load_assumptions, load_exercises  # noqa: E402
+from dashboard.security import Access  # noqa: E402
 from dashboard.server import main as serve_main  # noqa: E402
 from dashboard.store import default_data_dir  # noqa: E402
 
 STATIC = Path(__file__).resolve().parent.parent / "dashboard" / "static"
 YEAR = 2035
+TOKEN = "test-facilitator-token-0123456789"
+FAC = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def make_client(sim, data_dir) -> TestClient:
+    """An app on ``data_dir`` with a known facilitator token, addressed as http://localhost."""
+    app = create_app(data_dir, simulation=sim, warm_up=False, access=Access(token=TOKEN))
+    return TestClient(app, base_url="http://localhost")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +40,7 @@ def sim():
 
 @pytest.fixture
 def client(sim, tmp_path):
-    return TestClient(create_app(tmp_path / "data", simulation=sim, warm_up=False))
+    return make_client(sim, tmp_path / "data")
 
 
 def run(client, state=None, **extra):
@@ -178,7 +187,7 @@ def test_each_exercise_goal_is_reachable_but_not_met_by_its_start(client, sim):
         assert done["goal_ok"] and done["within_budget"] and not done["locked_broken"]
         # the run endpoint reports the same check for the page
         assert run(client, ex.solution, exercise=ex.id)["goal"]["met"] is True
-    sol = client.get("/api/exercises/jiangsu_clusters/solution").json()
+    sol = client.get("/api/exercises/jiangsu_clusters/solution", headers=FAC).json()
     assert sol["goal"]["met"] is True
 
 
@@ -230,7 +239,7 @@ def test_exercise_and_assumption_files_are_validated(sim, tmp_path):
 # ----------------------------------------------------------------------------- facilitator mode
 def test_submissions_persist_across_app_instances(sim, tmp_path):
     data = tmp_path / "innosim-data"
-    first = TestClient(create_app(data, simulation=sim, warm_up=False))
+    first = make_client(sim, data)
     state = {"levers": {"innovation_finance": {"value": 130}}}
     r = first.post("/api/submissions", json={"team": "  Team 西湖 ", "name": "finance push", "state": state,
                                              "exercise": "exports_per_yuan"})
@@ -239,20 +248,21 @@ def test_submissions_persist_across_app_instances(sim, tmp_path):
     assert sub["team"] == "Team 西湖" and sub["goal"]["met"] is True and sub["extra_cost"] > 0
     assert (data / "submissions.sqlite3").exists()
 
-    second = TestClient(create_app(data, simulation=sim, warm_up=False))   # as after a restart
-    listed = second.get("/api/submissions").json()["submissions"]
+    second = make_client(sim, data)   # as after a restart
+    answer = second.get("/api/submissions", params={"series": "High Tech Exports"}, headers=FAC).json()
+    listed = answer["submissions"]
     assert [(s["team"], s["name"]) for s in listed] == [("Team 西湖", "finance push")]
-    assert listed[0]["kpis"]["High Tech Exports"]["value"] > listed[0]["kpis"]["High Tech Exports"]["baseline"]
+    assert listed[0]["kpis"]["High Tech Exports"] > answer["baseline"]["High Tech Exports"]
     assert len(listed[0]["series"]["High Tech Exports"]) == len(sim.baseline().years)
 
-    text = second.get("/api/submissions.csv").content.decode("utf-8-sig")
+    text = second.get("/api/submissions.csv", headers=FAC).content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[1][2] == "(baseline)" and rows[2][2] == "Team 西湖" and rows[2][5] == "yes"
     assert any("High Tech Exports 2035" in h for h in rows[0])
 
-    assert second.delete(f"/api/submissions/{sub['id']}").status_code == 200
-    assert second.delete(f"/api/submissions/{sub['id']}").status_code == 404
-    assert first.get("/api/submissions").json()["submissions"] == []
+    assert second.delete(f"/api/submissions/{sub['id']}", headers=FAC).status_code == 200
+    assert second.delete(f"/api/submissions/{sub['id']}", headers=FAC).status_code == 404
+    assert first.get("/api/submissions", headers=FAC).json()["submissions"] == []
 
 
 @pytest.mark.parametrize("team, words", [("", "must not be empty"), ("a\x00b", "control characters"),

@@ -20,6 +20,7 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TOKEN = "browser-test-facilitator-token-42"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
 pytest.importorskip("fastapi", reason="the dashboard extra (fastapi, uvicorn) is not installed")
@@ -40,6 +41,7 @@ class Server:
         self.data_dir = data_dir
         self.proc = None
         self.port = None
+        self.output = ""
 
     @property
     def url(self) -> str:
@@ -47,7 +49,8 @@ class Server:
 
     def start(self, timeout: float = 120.0) -> "Server":
         self.port = _free_port()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+               "INNOSIM_FACILITATOR_TOKEN": TOKEN}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dashboard.server", "--port", str(self.port), "--data-dir", str(self.data_dir),
              "--no-browser"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -73,6 +76,7 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         if self.proc and self.proc.stdout:
+            self.output = self.proc.stdout.read()
             self.proc.stdout.close()
 
     def restart(self) -> "Server":
@@ -231,9 +235,13 @@ def test_team_submission_appears_for_the_facilitator_and_survives_a_restart(page
         assert "#1" in page.locator("#toast").text_content()
 
         fac = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True).new_page()
-        fac.goto(srv.url + "/facilitator")
+        fac.goto(srv.url + f"/facilitator?token={TOKEN}")      # the link printed at start
         fac.wait_for_function("+document.body.dataset.loaded >= 1", timeout=60_000)
+        assert "token" not in fac.url                            # taken out of the address bar
         assert fac.locator("#fac-table td.team").all_text_contents() == ["Team Qiantang 钱塘"]
+        deltas = fac.locator("#fac-table tr[data-id] .delta").all_text_contents()
+        assert len(deltas) == 4 and all(d.endswith("%") for d in deltas) and deltas[0].startswith("+")
+        assert fac.locator("#pager-text").text_content() == "1–1 of 1"
         with fac.expect_download() as dl:
             fac.click("#btn-csv")
         assert "Team Qiantang 钱塘" in Path(dl.value.path()).read_text(encoding="utf-8-sig")
@@ -242,9 +250,53 @@ def test_team_submission_appears_for_the_facilitator_and_survives_a_restart(page
         assert dl.value.suggested_filename.endswith(".png")
 
         srv.restart()
-        fac.goto(srv.url + "/facilitator")
+        fac.goto(srv.url + f"/facilitator?token={TOKEN}")
         fac.wait_for_function("+document.body.dataset.loaded >= 1", timeout=60_000)
         assert fac.locator("#fac-table td.team").all_text_contents() == ["Team Qiantang 钱塘"]
         fac.context.close()
     finally:
         srv.stop()
+
+
+def test_facilitator_view_asks_for_the_token(page, server):
+    r = page.request.get(server.url + "/api/submissions")
+    assert r.status == 401 and "facilitator token" in r.json()["error"]
+    page.goto(server.url + "/facilitator")
+    page.wait_for_selector("#login:not([hidden])")
+    assert page.locator("#fac-main").is_hidden()
+    page.fill("#token-input", "not-the-token-at-all")
+    page.click("#btn-login")
+    page.wait_for_selector("#login-error:not([hidden])")
+    page.fill("#token-input", TOKEN)
+    page.click("#btn-login")
+    page.wait_for_function("+document.body.dataset.loaded >= 1", timeout=60_000)
+    assert page.locator("#login").is_hidden() and page.locator("#fac-table").is_visible()
+    page.goto(server.url + "/facilitator?token=wrong-token-0000000000")
+    page.wait_for_selector("#login-error:not([hidden])")
+
+
+def test_a_team_name_belongs_to_the_browser_that_used_it_first(page, browser, server):
+    def submit(pg, team):
+        open_dashboard(pg, server.url + "/")
+        pg.click("#btn-submit")
+        pg.fill("#submit-team", team)
+        pg.fill("#submit-name", "s")
+        pg.click("#submit-ok")
+
+    submit(page, "Team Owner")
+    page.wait_for_selector("#toast:not([hidden])")
+    tokens = page.evaluate("JSON.parse(localStorage.getItem('innosim.teamTokens.v1'))")
+    assert len(tokens["team owner"]) >= 32
+    submit(page, "team  OWNER")                       # the same team, from the same browser: accepted
+    page.wait_for_function("document.getElementById('toast').textContent.includes('#')")
+    other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    submit(other, "Team Owner")
+    other.wait_for_selector("#banner:not([hidden])")
+    assert "already used by another browser" in other.locator("#banner").text_content()
+    other.context.close()
+
+
+def test_the_start_message_prints_a_working_facilitator_link(tmp_path):
+    srv = Server(tmp_path / "data").start()
+    srv.stop()
+    assert f"http://127.0.0.1:{srv.port}/facilitator?token={TOKEN}" in srv.output, srv.output

@@ -342,12 +342,40 @@ async function toggleOverlay(name, on) {
   if (S.lastRun) await View.draw(S.lastRun);
 }
 
+// A team's token proves to the server that this browser made the team's first submission; it is
+// kept per team name (normalised as the server does) in this browser only.
+const TEAM_TOKENS_KEY = "innosim.teamTokens.v1";
+function teamKey(team) { return team.normalize("NFKC").toLowerCase().split(/\s+/).filter(Boolean).join(" "); }
+function teamTokens() {
+  try { const t = JSON.parse(localStorage.getItem(TEAM_TOKENS_KEY) || "{}"); return t && typeof t === "object" ? t : {}; }
+  catch (e) { return {}; }
+}
+/** A random (version 4) UUID; crypto.randomUUID needs https, getRandomValues does not (workshop LANs are http). */
+function newUuid() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, x => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 async function submitScenario(team, name) {
-  try {
-    const res = await C.post("/api/submissions", { team, name, state: S.state, exercise: S.exercise ? S.exercise.id : null });
-    localStorage.setItem(TEAM_KEY, team);
-    View.toast(C.t("submitted") + res.id);
-  } catch (err) { View.banner(C.t("error") + ": " + err.message, "error"); }
+  // one id per submission: a retry after a lost answer returns the stored row, never a duplicate
+  const body = JSON.stringify({ team, name, state: S.state, exercise: S.exercise ? S.exercise.id : null, submission_id: newUuid() });
+  const tokens = teamTokens();
+  const headers = { "Content-Type": "application/json" };
+  if (tokens[teamKey(team)]) headers["X-Team-Token"] = tokens[teamKey(team)];
+  let res = null;
+  for (let attempt = 0; res === null; attempt++) {
+    try { res = await C.json("/api/submissions", { method: "POST", headers, body }); }
+    catch (err) {
+      if (attempt < 3 && (err.status == null || err.status >= 500)) { await sleep(800 * (attempt + 1)); continue; }
+      View.banner(C.t("error") + ": " + err.message, "error");
+      return;
+    }
+  }
+  if (res.team_token) { tokens[teamKey(team)] = res.team_token; localStorage.setItem(TEAM_TOKENS_KEY, JSON.stringify(tokens)); }
+  localStorage.setItem(TEAM_KEY, team);
+  View.toast(C.t("submitted") + res.id);
 }
 
 async function copyLink() {

@@ -33,6 +33,9 @@ const I18N = {
     created: "submitted", exercise: "exercise", goal_met: "goal", delete_q: "Delete this submission?", none_yet: "No submissions yet.",
     solution: "Example solution", show_solution: "Show example solution", settings: "settings",
     loading: "Loading…", running: "running…", server_time: "model run", funded: "funded regions",
+    token_label: "Facilitator token", sign_in: "Open",
+    login_hint: "This view needs the facilitator token. Open the facilitator link printed when the server started, or paste the token here.",
+    login_failed: "That token is not right.", rows_of: "{a}–{b} of {n}", prev: "‹ earlier", next: "later ›",
   },
   zh: {
     title: "innosim · 浙江创新与开放政策模拟",
@@ -63,6 +66,9 @@ const I18N = {
     created: "提交时间", exercise: "练习", goal_met: "目标", delete_q: "删除这条提交?", none_yet: "尚无提交。",
     solution: "参考答案", show_solution: "显示参考答案", settings: "设置",
     loading: "加载中…", running: "计算中…", server_time: "模型运行", funded: "获资助地区",
+    token_label: "主持人令牌", sign_in: "进入",
+    login_hint: "此视图需要主持人令牌。请打开服务器启动时打印的主持人链接, 或在此粘贴令牌。",
+    login_failed: "令牌不正确。", rows_of: "第 {a}–{b} 条, 共 {n} 条", prev: "‹ 较早", next: "较新 ›",
   },
 };
 

@@ -1,22 +1,32 @@
 /* innosim facilitator view: team submissions side by side (KPI table and charts), CSV and PNG export.
-   Team and scenario names are user input: they are only ever set as text, never as HTML. */
+   Team and scenario names are user input: they are only ever set as text, never as HTML.
+   The view needs the facilitator token (an HttpOnly cookie set by /facilitator?token=... or by the
+   login form); it loads the list page by page once, then polls only for what changed. */
 "use strict";
 
 const C = Common;
-const F = { meta: null, base: null, subs: [], year: 2035, filter: "", charts: [] };
+const F = { meta: null, base: null, subs: new Map(), cursor: 0, page: 0, year: 2035, filter: "", charts: [] };
 const $ = id => document.getElementById(id);
 const el = (...a) => C.el(...a);
+const PAGE = 100;      // table rows (and chart lines) shown at once
+const FETCH = 200;     // rows per request (the server's largest page)
 
-function visible() { return F.subs.filter(s => !F.filter || s.exercise === F.filter); }
+function filtered() { return [...F.subs.values()].filter(s => !F.filter || s.exercise === F.filter).sort((a, b) => a.id - b.id); }
+function visible() {
+  const all = filtered();
+  F.page = Math.max(0, Math.min(F.page, Math.ceil(all.length / PAGE) - 1));
+  return all.slice(F.page * PAGE, (F.page + 1) * PAGE);
+}
 function color(i) { return C.palette[i % C.palette.length]; }
 
 function kpiCell(s, v) {
   const def = F.meta.kpis.find(k => k.variable === v);
-  const kv = s.kpis && s.kpis[v];
-  if (!kv) return el("td", { text: "–" });
-  const pct = kv.baseline ? 100 * (kv.value / kv.baseline - 1) : 0;
+  const value = s.kpis ? s.kpis[v] : null;
+  if (value == null) return el("td", { text: "–" });
+  const base = F.base.kpis[v][F.base.years.indexOf(F.year)];
+  const pct = base ? 100 * (value / base - 1) : 0;
   const good = Math.abs(pct) < 0.05 ? "" : (pct > 0) === (def.direction === "maximise") ? "good" : "bad";
-  return el("td", {}, C.fmt(kv.value), el("span", { class: "delta " + good, text: C.signed(pct, 1) + " %" }));
+  return el("td", {}, C.fmt(value), el("span", { class: "delta " + good, text: C.signed(pct, 1) + " %" }));
 }
 
 function settingsText(state) {
@@ -91,27 +101,89 @@ function renderCharts() {
   });
 }
 
+function renderPager() {
+  const n = filtered().length, a = n ? F.page * PAGE + 1 : 0, b = Math.min(n, (F.page + 1) * PAGE);
+  $("pager-text").textContent = C.t("rows_of").replace("{a}", a).replace("{b}", b).replace("{n}", n);
+  $("btn-prev").disabled = F.page === 0;
+  $("btn-next").disabled = b >= n;
+}
+function render() { renderTable(); renderCharts(); renderPager(); }
+
+function listUrl(extra) {
+  return `/api/submissions?year=${F.year}&limit=${FETCH}&series=${encodeURIComponent(F.charts.join("|"))}&${extra}`;
+}
+
+function showLogin(failed) {
+  $("login").hidden = false; $("fac-main").hidden = true;
+  $("login-error").hidden = !failed;
+  $("token-input").focus();
+}
+
+function failed(err) {
+  if (err.status === 401 || err.status === 403) { showLogin(err.status === 403); return; }
+  $("banner").textContent = C.t("error") + ": " + err.message; $("banner").hidden = false;
+}
+
+function loaded() {
+  document.body.dataset.loaded = String((+document.body.dataset.loaded || 0) + 1);
+  $("banner").hidden = true;
+}
+
+/** Every submission, page by page; changes made meanwhile come with the next poll. */
 async function load() {
   try {
-    const data = await C.json(`/api/submissions?year=${F.year}`);
-    F.subs = data.submissions;
-    renderTable(); renderCharts();
-    document.body.dataset.loaded = String((+document.body.dataset.loaded || 0) + 1);
-    $("banner").hidden = true;
-  } catch (err) { $("banner").textContent = C.t("error") + ": " + err.message; $("banner").hidden = false; }
+    const subs = new Map();
+    let offset = 0, cursor = null;
+    for (;;) {
+      const d = await C.json(listUrl(`offset=${offset}`));
+      if (cursor === null) cursor = d.cursor;
+      d.submissions.forEach(s => subs.set(s.id, s));
+      offset += d.submissions.length;
+      if (!d.more || !d.submissions.length) break;
+    }
+    F.subs = subs; F.cursor = cursor;
+    render(); loaded();
+  } catch (err) { failed(err); }
+}
+
+/** What changed since the last answer: new submissions and deleted ids only. */
+async function poll() {
+  try {
+    let changed = false;
+    for (;;) {
+      const d = await C.json(listUrl(`since=${F.cursor}`));
+      d.deleted.forEach(id => { changed = F.subs.delete(id) || changed; });
+      d.submissions.forEach(s => { F.subs.set(s.id, s); changed = true; });
+      F.cursor = d.cursor;
+      if (!d.more) break;
+    }
+    if (changed) render();
+    loaded();
+  } catch (err) { failed(err); }
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  try {
+    await C.post("/api/facilitator/login", { token: $("token-input").value.trim() });
+    $("token-input").value = "";
+    $("login").hidden = true; $("fac-main").hidden = false;
+    await load();
+  } catch (err) { if (err.status === 403 || err.status === 422) showLogin(true); else failed(err); }
 }
 
 async function remove(id) {
   if (!confirm(C.t("delete_q"))) return;
-  await C.json(`/api/submissions/${id}`, { method: "DELETE" });
-  load();
+  try { await C.json(`/api/submissions/${id}`, { method: "DELETE" }); } catch (err) { failed(err); }
+  poll();
 }
 
 async function showSolution() {
   const box = $("solution");
   const id = F.filter || (F.meta.exercises[0] && F.meta.exercises[0].id);
   if (!id) return;
-  const sol = await C.json(`/api/exercises/${encodeURIComponent(id)}/solution`);
+  let sol;
+  try { sol = await C.json(`/api/exercises/${encodeURIComponent(id)}/solution`); } catch (err) { failed(err); return; }
   const ex = F.meta.exercises.find(e => e.id === id);
   box.replaceChildren(el("strong", { text: `${C.t("solution")} · ${C.L(ex.title)}: ` }), settingsText(sol.state),
     el("span", { text: `  (${sol.goal.met ? "✓" : "✗"} ${C.fmt(sol.goal.result)}, ${C.t("extra_cost")} ${C.fmt(sol.goal.cost)} 亿元)` }));
@@ -130,8 +202,9 @@ function applyLang() {
   const exSel = $("fac-exercise");
   exSel.replaceChildren(el("option", { value: "", text: "—" }), ...F.meta.exercises.map(e => el("option", { value: e.id, text: C.L(e.title) })));
   exSel.value = F.filter;
-  const url = new URL(location.href); url.searchParams.set("lang", C.lang); history.replaceState(null, "", url);
-  renderTable(); renderCharts();
+  const url = new URL(location.href); url.searchParams.set("lang", C.lang); url.searchParams.delete("login");
+  history.replaceState(null, "", url);
+  render();
 }
 
 async function init() {
@@ -145,14 +218,19 @@ async function init() {
   ysel.replaceChildren(...F.base.years.filter(y => y >= F.meta.defaults.start).map(y => el("option", { value: y, text: y })));
   ysel.value = F.year;
   ysel.onchange = () => { F.year = +ysel.value; $("btn-csv").href = `/api/submissions.csv?year=${F.year}`; load(); };
-  $("fac-exercise").onchange = ev => { F.filter = ev.target.value; renderTable(); renderCharts(); };
+  $("fac-exercise").onchange = ev => { F.filter = ev.target.value; F.page = 0; render(); };
+  $("btn-prev").onclick = () => { F.page--; render(); };
+  $("btn-next").onclick = () => { F.page++; render(); };
+  $("login").onsubmit = login;
   $("btn-refresh").onclick = load;
   $("btn-png").onclick = exportPng;
   $("btn-solution").onclick = showSolution;
   $("btn-lang").onclick = () => { C.lang = C.lang === "zh" ? "en" : "zh"; applyLang(); };
+  const loginFailed = p.get("login") === "failed";
   applyLang();
-  await load();
-  setInterval(() => { if (!document.hidden) load(); }, 10000);   // teams keep submitting during a session
+  if (loginFailed) showLogin(true); else await load();
+  // teams keep submitting during a session; the poll asks only for what changed
+  setInterval(() => { if (!document.hidden && $("login").hidden) poll(); }, 10000);
 }
 
 document.addEventListener("DOMContentLoaded", () => init().catch(err => { $("banner").textContent = err.message; $("banner").hidden = false; }));
