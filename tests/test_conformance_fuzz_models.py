@@ -10,7 +10,7 @@ and never in another exception (a traceback), a run past LIMIT_SECONDS, code exe
 model (the hostile inputs try to create a canary file) or a file written anywhere but the
 temporary folder the model sits in (each example runs with a fresh temporary working folder).
 
-Classes of input, each its own test (``EXAMPLES`` per class, 400 by default, fixed seed): random
+Classes of input, each its own test (``EXAMPLES`` per class, 300 by default, fixed seed): random
 bytes and text; valid models, as they are and with random edits; edited XMILE; bad subscripts;
 odd numbers; arithmetic hazards; hostile text. Each class runs all its examples, then fails once
 with a count of every kind of broken promise and the first input of each. Classes that find
@@ -47,7 +47,7 @@ _HOME = tempfile.mkdtemp(prefix="innosim-hypothesis-")
 set_hypothesis_home_dir(_HOME)
 atexit.register(shutil.rmtree, _HOME, True)
 
-EXAMPLES = int(os.environ.get("INNOSIM_FUZZ_MODEL_EXAMPLES", "400"))  # per class
+EXAMPLES = int(os.environ.get("INNOSIM_FUZZ_MODEL_EXAMPLES", "300"))  # per class
 LIMIT_SECONDS = float(os.environ.get("INNOSIM_FUZZ_LIMIT", "10"))  # a run this long counts as a hang
 CANARY = "CANARY"
 COUNTS: Counter = Counter()
@@ -300,12 +300,12 @@ def hostile(draw) -> str:
     elif where == "doc":
         body = eq("x", "1", doc=payload)
     elif where == "nesting":
-        depth = draw(st.integers(50, 300))
+        depth = draw(st.integers(50, 250))
         body = eq("x", "(" * depth + "1" + ")" * depth)
     elif where == "long name":
         body = eq("x" * draw(st.integers(100, 2000)), "1")
     else:
-        body = eq("x", " + ".join(["Time"] * draw(st.integers(100, 500))))
+        body = eq("x", " + ".join(["Time"] * draw(st.integers(100, 300))))
     return mdl_text(body + eq("s", "INTEG(1, 0)"))
 
 
@@ -385,6 +385,7 @@ def test_fuzz_arithmetic_hazards():
             "range [(...)-(...)] while simulator.load parses the file, so a range such as "
             "[(__import__('pathlib').Path('CANARY').write_text('x')*0,0)-(10,10)] runs and writes "
             "the canary file (plain and WITH LOOKUP forms)")
+@pytest.mark.slow
 def test_fuzz_hostile_text():
     fuzz("hostile", hostile())
 

@@ -2,7 +2,7 @@
 
 Every column of every generated model is compared (Euler, the model's own TIME STEP and SAVEPER)
 to 1e-9 of the column's scale. The numpy printer runs every model; the numba printer runs every
-``INNOSIM_FUZZ_NUMBA_EVERY``-th one (default 10: each model is a new kernel to compile, ~1-2 s).
+``INNOSIM_FUZZ_NUMBA_EVERY``-th one (default 20: each model is a new kernel to compile, ~1-2 s).
 The examples are fixed (``derandomize=True``), 200 by default; more with
 ``INNOSIM_FUZZ_EXAMPLES=2000``. The terminal summary prints how often each feature occurred.
 """
@@ -37,7 +37,7 @@ atexit.register(shutil.rmtree, _HOME, True)
 EXAMPLES = int(os.environ.get("INNOSIM_FUZZ_EXAMPLES", "200"))
 # shrinking a failure re-runs pysd hundreds of times: only when asked (INNOSIM_FUZZ_SHRINK=1)
 PHASES = [Phase.explicit, Phase.generate] + ([Phase.shrink] if os.environ.get("INNOSIM_FUZZ_SHRINK") else [])
-NUMBA_EVERY = max(1, int(os.environ.get("INNOSIM_FUZZ_NUMBA_EVERY", "10")))
+NUMBA_EVERY = max(1, int(os.environ.get("INNOSIM_FUZZ_NUMBA_EVERY", "20")))
 FEATURES: Counter = Counter()
 SEEN = {"models": 0, "numba": 0, "equations": 0}
 
@@ -68,6 +68,7 @@ def _engine(path: Path, backend: str):
     return res.to_frame(), str(res.metadata.get("backend", backend))
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, phases=PHASES,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])

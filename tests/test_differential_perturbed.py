@@ -18,18 +18,20 @@ from simulator.conformance import run_pysd_many
 
 pytest.importorskip("pysd")
 TESTS_MODELS = SDXORG.parent / "models"
-# the numba printer runs the models whose kernels the conformance tests compile anyway (and the
-# four analytic ones): a kernel serves every value of the constants
+
+
 def _model(name: str):
     return next(iter(sorted((SDXORG / "tests" / name).glob("*.mdl"))), SDXORG / "tests" / name / "absent.mdl")
 
 
+# the numba printer runs the models whose kernels the conformance tests compile anyway (and the
+# four analytic ones, whose kernels are small): a kernel serves every value of the constants
 NUMBA = [SDXORG / "samples/teacup/teacup.mdl"] + [_model(name) for name in (
-    "smooth_and_stock", "trend", "subscript_subranges", "subscripted_ramp_step", "active_initial",
-    "subscript_mapping_vensim", "subscripted_smooth", "subscript_aggregation")]
+    "smooth_and_stock", "trend", "subscript_subranges", "active_initial", "subscript_mapping_vensim",
+    "subscripted_flows")]
 NUMPY_ONLY = [_model(name) for name in (
-    "subscripted_flows", "subscript_2d_arrays", "subscripted_xidz", "chained_initialization",
-    "subscript_transposition", "subscripted_if_then_else")]
+    "subscript_2d_arrays", "subscripted_xidz", "chained_initialization", "subscript_transposition",
+    "subscripted_if_then_else", "subscripted_smooth", "subscript_aggregation", "subscripted_ramp_step")]
 MODELS = sorted(TESTS_MODELS.glob("*.mdl")) + NUMBA + NUMPY_ONLY
 DRAWS = 2
 SEED = 20240613
