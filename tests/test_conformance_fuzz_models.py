@@ -77,8 +77,9 @@ def summary(request):
     request.config.pluginmanager.register(_Summary(), "innosim-fuzz-summary")
 
 
-class Hang(Exception):
-    pass
+class Hang(BaseException):
+    """Raised by the time limit; a BaseException so that no ``except Exception`` in the engine
+    can turn it into an ordinary error."""
 
 
 @contextmanager
@@ -126,7 +127,7 @@ def _check(cls: str, content: bytes | str, suffix: str, limit: float) -> None:
         finally:
             os.chdir(cwd)
         written = sorted(p.relative_to(tmp).as_posix() for p in Path(tmp).rglob("*")
-                         if p != folder and p != path and "__pycache__" not in p.parts)
+                         if p != folder and p != path)
         assert not written, f"{cls}: files written while loading/running: {written}\n{data[:2000]!r}"
     if isinstance(outcome, Exception):
         msg = str(outcome).strip()
