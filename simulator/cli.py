@@ -73,10 +73,10 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_conformance(args) -> int:
-    from .conformance import run_conformance
+    from .conformance import exit_code, run_conformance
 
     results = run_conformance([Path(d) for d in args.dirs], Path(args.json) if args.json else None)
-    return 0 if results else 1
+    return exit_code(results) if results else 1
 
 
 def _cmd_info(args) -> int:

@@ -1,8 +1,9 @@
-"""SDXorg conformance models (../shared/conformance, beside the project) through the engine.
+"""The SDXorg sample in ../shared/conformance (beside the project) through `innosim conformance`.
 
-Expected state: at least 70 models match Vensim's canonical output; the models using
-out-of-scope features (DELAY FIXED, GET DATA, GET XLS CONSTANTS) load with
-UnsupportedFeatureError and count as "unsupported" - never a crash, never a silent wrong answer.
+The case-by-case verdicts, with the expected failures and their reasons, are in
+tests/test_conformance_sdxorg.py on the vendored copy of the whole suite (tests/sdxorg, which
+holds every model of this sample byte for byte); here: the batch over the shared folder, its
+scope file (index.json), the summary line and the CLI.
 """
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ import pytest
 from conftest import SHARED_CONFORMANCE
 
 from simulator.cli import main
-from simulator.conformance import run_conformance
+from simulator.conformance import exit_code, run_conformance, summary_line
 
 pytestmark = pytest.mark.skipif(
     not SHARED_CONFORMANCE.is_dir(),
     reason=f"{SHARED_CONFORMANCE} is absent: the shared conformance models live beside the project, not in it")
 
-OUT_OF_SCOPE = {
+# in scope, not implemented yet: refused cleanly, naming the feature, until they are
+NOT_YET = {
     "delay_pipeline": "DELAY FIXED",
     "partial_range_definitions": "DATA",
     "with_lookup": "GET XLS/DIRECT CONSTANTS",
@@ -30,68 +32,69 @@ OUT_OF_SCOPE = {
 @pytest.fixture(scope="module")
 def results():
     lines = []
-    res = run_conformance([SHARED_CONFORMANCE], echo=lines.append)
+    res = run_conformance([SHARED_CONFORMANCE], echo=lines.append, with_pysd=False)
     return res, lines
 
 
-def test_at_least_70_models_match(results):
+def test_every_case_gets_a_verdict(results):
     res, lines = results
-    outcomes = [r.outcome for r in res]
     assert len(res) >= 76
-    assert set(outcomes) <= {"match", "differ", "unsupported"}
-    n_match = outcomes.count("match")
-    assert n_match >= 70, "\n".join(line for line in lines if not line.startswith("match"))
+    assert {r.outcome for r in res} <= {"match", "differ", "unsupported", "error", "crash"}
+    assert len(lines) == len(res) + 1
     for r in res:
         if r.outcome == "match":
-            assert r.compared > 0 and r.worst_error <= 1e-3, r
+            assert r.engine.compared > 0 and r.engine.worst_error <= 1.0, r
 
 
-def test_out_of_scope_models_are_unsupported(results):
+def test_most_shared_cases_match(results):
+    """A floor, not the goal (issue 12 asks for 95 % of the core cases): it catches regressions."""
+    res, lines = results
+    core = [r for r in res if r.in_scope]
+    n_match = sum(r.outcome == "match" for r in core)
+    assert n_match >= 70, "\n".join(line for line in lines if not line.startswith("match"))
+
+
+def test_features_not_implemented_yet_are_refused_cleanly(results):
     res, _ = results
     by_folder = {Path(r.folder).name: r for r in res}
-    present = [name for name in OUT_OF_SCOPE if (SHARED_CONFORMANCE / "tests" / name).is_dir()]
-    assert present, "none of the out-of-scope models is present"
+    present = [name for name in NOT_YET if name in by_folder]
+    assert present, "none of the cases is present"
     for name in present:
         r = by_folder[name]
-        assert r.outcome == "unsupported", (name, r.outcome, r.message)
-        assert OUT_OF_SCOPE[name] in r.message
-        assert "variable '" in r.message and r.model in r.message
-
-
-def test_unsupported_means_unsupported_feature_only(results):
-    res, _ = results
-    for r in res:
+        assert r.outcome in ("match", "unsupported"), (name, r.outcome, r.engine.message)
         if r.outcome == "unsupported":
-            assert "not supported" in r.message, r
+            assert NOT_YET[name] in r.engine.message and "variable '" in r.engine.message
+            assert r.model in r.engine.message
 
 
-def test_summary_line(results):
+def test_summary_line_and_exit_status(results):
     res, lines = results
-    p = sum(r.outcome == "match" for r in res)
-    f = sum(r.outcome == "differ" for r in res)
-    u = sum(r.outcome == "unsupported" for r in res)
-    assert lines[-1] == f"conformance: {p}/{len(res)} match, {f} differ, {u} unsupported"
-    assert len(lines) == len(res) + 1
+    core = [r for r in res if r.in_scope]
+    p = sum(r.outcome == "match" for r in core)
+    assert lines[-1] == summary_line(res)
+    assert lines[-1].startswith(f"conformance: {p}/{len(core)} match")
+    assert exit_code(res) == (0 if p == len(core) else 1)
 
 
 def test_cli_conformance_prints_summary_and_writes_json(tmp_path, capsys):
     out = tmp_path / "conformance.json"
-    folder = SHARED_CONFORMANCE / "samples"
-    rc = main(["conformance", str(folder), str(SHARED_CONFORMANCE / "tests" / "delay_pipeline"),
-               "--json", str(out)])
-    assert rc == 0
+    rc = main(["conformance", str(SHARED_CONFORMANCE / "samples"), "--json", str(out)])
     stdout = capsys.readouterr().out.strip().splitlines()
-    m = re.fullmatch(r"conformance: (\d+)/(\d+) match, (\d+) differ, (\d+) unsupported", stdout[-1])
+    assert rc == 0, stdout
+    m = re.fullmatch(r"conformance: (\d+)/(\d+) match(?: \(pysd (\d+)/(\d+)\))?", stdout[-1])
     assert m, stdout[-1]
-    p, t, f, u = map(int, m.groups())
-    assert p + f + u == t == len(stdout) - 1
+    assert m.group(1) == m.group(2) == str(len(stdout) - 1)
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert len(data) == t
-    assert sum(d["outcome"] == "match" for d in data) == p
-    assert {"folder", "model", "outcome", "compared", "worst_column", "worst_error", "message"} <= set(data[0])
-    names = {Path(d["folder"]).name: d for d in data}
-    assert names["teacup"]["outcome"] == "match"
-    assert names["delay_pipeline"]["outcome"] == "unsupported"
+    assert {Path(d["folder"]).name for d in data} >= {"teacup", "simple_harmonic_oscillator"}
+    assert all(d["outcome"] == "match" for d in data)
+
+
+def test_cli_exits_1_when_an_in_scope_case_is_not_matched(capsys):
+    rc = main(["conformance", str(SHARED_CONFORMANCE / "samples" / "teacup"),
+               str(SHARED_CONFORMANCE / "tests" / "delay_pipeline")])
+    stdout = capsys.readouterr().out.strip().splitlines()
+    assert rc == 1
+    assert stdout[-1].startswith("conformance: 1/2 match")
 
 
 def test_cli_conformance_missing_folder(tmp_path, capsys):

@@ -1,27 +1,28 @@
 """The engine's Euler against pysd's Euler on the same file: same arithmetic, so 1e-12 relative.
 
-pysd_read_vensim (pysd's model through the safe parsing layer) writes a translated .py next to the model, so every model is copied to tmp_path
-first. Models: the lead's benchmark model (benchmarks/models/benchmark_model.mdl, skipped while it
-does not exist), the teacup sample, and a few SDXorg test models that exercise subscripts, delays,
-smooths and lookups (skipped when ../shared/conformance is absent).
+pysd runs through simulator.conformance.run_pysd (a copy in a temporary folder, since pysd writes
+its translation beside the model). Models: the lead's benchmark model
+(benchmarks/models/benchmark_model.mdl, skipped while it does not exist), the teacup sample, and
+a few SDXorg test models that exercise subscripts, delays, smooths and lookups (the vendored
+copies in tests/sdxorg; every SDXorg case is compared in tests/test_differential_sdxorg.py).
 """
 from __future__ import annotations
 
-import shutil
 import warnings
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED_CONFORMANCE
+from conftest import ROOT
+from difftools import SDXORG
 
 import simulator
-from simulator.parsing import pysd_read_vensim
+from simulator.conformance import run_pysd
 
 pysd = pytest.importorskip("pysd")
 
 BENCHMARK = ROOT / "benchmarks" / "models" / "benchmark_model.mdl"
-TEACUP = SHARED_CONFORMANCE / "samples" / "teacup" / "teacup.mdl"
-SDX = SHARED_CONFORMANCE / "tests"
+TEACUP = SDXORG / "samples" / "teacup" / "teacup.mdl"
+SDX = SDXORG / "tests"
 SDX_MODELS = [
     "subscripted_flows/test_subscripted_flows.mdl",
     "subscript_mapping_simple/test_subscript_mapping_simple.mdl",
@@ -37,11 +38,10 @@ REL = 1e-12
 def compare_with_pysd(src, tmp_path, min_columns):
     if not src.is_file():
         pytest.skip(f"{src} does not exist (yet)")
-    path = tmp_path / src.name
-    shutil.copy(src, path)
+    path = src
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = pysd_read_vensim(path).run()
+        expected = run_pysd(path)
     got = simulator.load(path).run(method="euler").to_frame()
     np.testing.assert_allclose(got.index.to_numpy(), expected.index.to_numpy(dtype=float), rtol=0, atol=1e-12)
     common = [c for c in expected.columns if c in got.columns]
@@ -61,14 +61,10 @@ def test_benchmark_model_matches_pysd(tmp_path):
 
 
 def test_teacup_matches_pysd(tmp_path):
-    if not TEACUP.is_file():
-        pytest.skip(f"{SHARED_CONFORMANCE} is absent: the shared conformance models live beside the project")
     common = compare_with_pysd(TEACUP, tmp_path, min_columns=4)
     assert "Teacup Temperature" in common
 
 
 @pytest.mark.parametrize("rel", SDX_MODELS, ids=lambda r: r.split("/")[0])
 def test_sdxorg_models_match_pysd(tmp_path, rel):
-    if not SDX.is_dir():
-        pytest.skip(f"{SHARED_CONFORMANCE} is absent: the shared conformance models live beside the project")
     compare_with_pysd(SDX / rel, tmp_path, min_columns=3)
