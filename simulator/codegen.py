@@ -78,7 +78,7 @@ class ExprCompiler:
     # ------------------------------------------------------------------ entry points
     def expr(self, node, ctx: Context) -> str:
         if isinstance(node, (bool, np.bool_)):
-            return repr(float(node))
+            return self.number(float(node))
         if isinstance(node, (int, float, np.integer, np.floating)):
             return self.number(node)
         if isinstance(node, np.ndarray):
@@ -96,12 +96,9 @@ class ExprCompiler:
             f"{self.m.path}: variable {ctx.owner!r} uses {what}, which is not supported by this engine")
 
     def number(self, x) -> str:
-        v = float(x)
-        if np.isnan(v):
-            return "np.nan"
-        if np.isinf(v):
-            return "np.inf" if v > 0 else "(-np.inf)"
-        return f"({v!r})"
+        # numpy scalars, not python floats: 1/0 or 10^400 in a constant expression then give
+        # inf/nan (IEEE, reported as NonFiniteError) instead of raising ZeroDivision/OverflowError
+        return self.m.const(np.float64(x))
 
     def array_literal(self, arr: np.ndarray, ctx: Context) -> str:
         arr = np.asarray(arr, dtype=float)
@@ -168,7 +165,7 @@ class ExprCompiler:
             ctx.uses_time = True
             return "t"
         if key in ("pi",) and key not in self.m.vars:
-            return "np.pi"
+            return self.number(np.pi)
         if key not in self.m.vars and self.m.space.is_range(key):
             return self.m.subscript_value(key, ctx)
         if key not in self.m.vars and self.m.space.is_element(key):
@@ -215,7 +212,7 @@ class ExprCompiler:
                     f"{tvar.name!r} is not one")
             return self.lookup_call(tvar, tab.subscripts, args[1], LOOKUP_CALLS[fname], ctx)
         if fname == "pi":
-            return "np.pi"
+            return self.number(np.pi)
         if fname == "active_initial":
             return self.expr(args[1] if ctx.mode == "init" else args[0], ctx)
         if fname in ("random_uniform", "random_normal"):

@@ -21,6 +21,7 @@ from .errors import AlgebraicLoopError, ModelLoadError, UnsupportedFeatureError
 from .loader import Element, ModelSource
 from .names import normalize, suggest
 
+MAX_ORDER = 1000  # DELAY N / SMOOTH N: one state per stage and cell; beyond this a typo, not a model
 BANG = "!"  # suffix of the name of an axis that a reduction sums over
 NUMBER_TYPES = (int, float, np.integer, np.floating, np.ndarray, bool, np.bool_)
 
@@ -57,10 +58,25 @@ class Program:
     stock_names: list[str] = field(default_factory=list)
     compiler: object = None  # the Compiler (syntax trees, layout) for other code generators
     init_uses_clock: bool = True  # False: init() gives the same values whatever the clock says
+    na_vars: frozenset = frozenset()  # variables that may carry NaN as data (:NA:, missing values)
+    strict_rows: np.ndarray | None = None  # state rows that must stay finite (the others may be NaN)
 
 
 class _NotStatic(Exception):
     pass
+
+
+def _has_nan_literal(node) -> bool:
+    """True when a syntax tree holds a NaN number (pysd's translation of :NA:)."""
+    if isinstance(node, (float, np.floating)):
+        return bool(np.isnan(node))
+    if isinstance(node, np.ndarray):
+        return node.dtype.kind == "f" and bool(np.isnan(node).any())
+    if isinstance(node, (list, tuple)):
+        return any(_has_nan_literal(x) for x in node)
+    if hasattr(node, "__dataclass_fields__"):
+        return any(_has_nan_literal(getattr(node, f)) for f in node.__dataclass_fields__)
+    return False
 
 
 class Compiler:
@@ -275,7 +291,7 @@ class Compiler:
 
     def element_value(self, key: str) -> str:
         """An element used as a number (Vensim): its position in its family range."""
-        return repr(self._position(key))
+        return self.ec.number(self._position(key))
 
     def subscript_value(self, key: str, ctx: Context) -> str:
         """A subscript range used as a number: the 1-based position of the current element."""
@@ -306,11 +322,17 @@ class Compiler:
     def static_order(self, node, ctx) -> int:
         """DELAY N / SMOOTH N order: fixed when the model initialises, so evaluated at INITIAL TIME."""
         try:
-            return int(self._init_value(node, ctx.owner, set()))
+            with np.errstate(all="ignore"):
+                value = self._init_value(node, ctx.owner, set())
         except _NotStatic:
             raise UnsupportedFeatureError(
                 f"{self.path}: variable {ctx.owner!r}: the order of DELAY N/SMOOTH N must be computable "
                 "from constants at the initial time") from None
+        if not (np.isfinite(value) and 1 <= int(value) <= MAX_ORDER):
+            raise ModelLoadError(
+                f"{self.path}: variable {ctx.owner!r}: the order of DELAY N/SMOOTH N is {value:g}; "
+                f"it must be between 1 and {MAX_ORDER}")
+        return int(value)
 
     def _init_value(self, node, owner, seen):
         sub = Context(axes=[], mode="init", owner=owner)
@@ -323,11 +345,11 @@ class Compiler:
             if v.dims or v.kind == "lookup" or v.idx in seen or v.is_stock:
                 raise _NotStatic
             if v.kind == "const":
-                env[f"v{v.idx}"] = float(np.ravel(np.asarray(v.element.components[0].ast, dtype=float))[0])
+                env[f"v{v.idx}"] = np.float64(np.ravel(np.asarray(v.element.components[0].ast, dtype=float))[0])
             else:
-                env[f"v{v.idx}"] = self._init_value(v.element.components[0].ast, owner, seen | {v.idx})
+                env[f"v{v.idx}"] = np.float64(self._init_value(v.element.components[0].ast, owner, seen | {v.idx}))
         t0 = self._control_literal("initial_time", 0.0)
-        env["t"] = t0
+        env["t"] = np.float64(t0)
         env["C"] = rt.Clock(dt=self._control_literal("time_step", 1.0), fixed=True, t0=t0)
         # the text is engine-generated from the syntax tree (identifiers v<n>/_k<n>, floats)
         return float(np.ravel(eval(code, env))[0])  # noqa: S307
@@ -500,6 +522,10 @@ class Compiler:
             off += size
         n_state = off
         defaults = self._defaults()
+        na = self._na_nodes(var_code, defaults)
+        strict = np.ones(n_state, dtype=bool)
+        for sid, a, b, _ in blocks:
+            strict[a:b] = ("s", sid) not in na
         src = self._emit(var_code, run_order, init_order, blocks, n_state, run_deps, init_deps, dynamic)
         code = compile(src, f"<compiled {self.path.name}>", "exec")
         ns = dict(self.ns)
@@ -510,8 +536,45 @@ class Compiler:
                        values=ns["_values"], switches=ns["_switches"], run_order=run_order,
                        source_text=src,
                        stock_names=[v.name for v in order if v.is_stock], compiler=self,
+                       na_vars=frozenset(i for k, i in na if k == "v"), strict_rows=strict,
                        init_uses_clock=bool(re.search(r"\bC\b", src[src.index(":", src.index("def _init")):
                                                                        src.index("def _rhs")])))
+
+    def _na_nodes(self, var_code, defaults) -> set:
+        """Variables and statefuls whose values may hold NaN as data: they read Vensim's :NA:, a
+        constant or lookup with missing values, or something that does (NaN made by arithmetic,
+        such as 0/0, is never data)."""
+        na, deps = set(), {}
+        for v in self.vars.values():
+            node = ("v", v.idx)
+            if v.kind == "const":
+                if np.isnan(np.asarray(defaults.get(v.idx, 0.0), dtype=float)).any():
+                    na.add(node)
+            elif v.kind == "lookup":
+                tabs = defaults.get(v.idx)
+                tabs = [tabs] if isinstance(tabs, tuple) else tabs or []
+                if any(np.isnan(np.asarray(t[1], dtype=float)).any() for t in tabs):
+                    na.add(node)
+            else:
+                if any(_has_nan_literal(c.ast) for c in v.element.components):
+                    na.add(node)
+                deps[node] = set()
+                for mode in ("run", "init"):
+                    if (v.idx, mode) in var_code:
+                        deps[node] |= var_code[(v.idx, mode)][1].deps
+        for st in self.statefuls:
+            node = ("s", st.sid)
+            if any(_has_nan_literal(p) for p in st.parts.values()):
+                na.add(node)
+            deps[node] = set().union(*st.deps.values()) if st.deps else set()
+        changed = True
+        while changed:
+            changed = False
+            for node, ds in deps.items():
+                if node not in na and ds & na:
+                    na.add(node)
+                    changed = True
+        return na
 
     def _toposort(self, nodes, deps_of, what):
         order, state = [], {}

@@ -40,6 +40,12 @@ PARALLEL_MIN_MEMBERS = 16  # below this, thread start-up costs more than it save
 # model and the run's length only, never on the ensemble size or on what happens to be compiled,
 # so a given call always runs on the same backend (and gives the same bits).
 AUTO_MIN_SECONDS = 0.05
+# backend="auto" bounds what compiling may cost: a kernel longer than this many lines goes to numpy
+# without trying (compile time grows faster than the kernel), and a compile still running after
+# AUTO_COMPILE_SECONDS is left to finish in the background while the run (and the model's later
+# runs) use numpy. backend="numba" waits for the compiler, however long it takes.
+AUTO_MAX_KERNEL_LINES = 3000  # the flagship's is ~900 lines (~20 s); 6 000 lines take > 3 minutes
+AUTO_COMPILE_SECONDS = 60.0
 _LOADED: dict[str, types.ModuleType] = {}  # sha256 of kernel source -> module (content-addressed)
 _PARALLEL = threading.Lock()  # one multi-threaded launch at a time (numba's thread pool is shared)
 
@@ -131,6 +137,32 @@ def _prune(folder: Path, header: str) -> None:
             pass
 
 
+def _compile_within(disp, sig, limit: float | None) -> str | None:
+    """Compile ``disp`` for ``sig``; None when done, else why the kernel cannot be used now.
+
+    With a ``limit`` the compiler runs in a daemon thread: when it is not done in time the caller
+    goes on with numpy; the thread finishes (and fills numba's disk cache) in the background.
+    """
+    box: dict = {}
+
+    def work():
+        try:
+            disp.compile(sig)
+        except Exception as exc:  # noqa: BLE001 - a numba failure is a reason to use numpy
+            box["error"] = f"numba could not compile the kernel ({type(exc).__name__})"
+
+    if limit is None:
+        work()
+        return box.get("error")
+    thread = threading.Thread(target=work, name="innosim-numba-compile", daemon=True)
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        return (f"compiling the kernel took longer than {limit:g} s; it goes on in the background "
+                "and later processes find it in the cache")
+    return box.get("error")
+
+
 def _as_cells(value, shape) -> np.ndarray:
     """A value with subscript axes first and members last, as (cells, member columns)."""
     a = np.asarray(value, dtype=float)
@@ -154,7 +186,11 @@ class Kernel:
     compile_seconds: dict = field(default_factory=dict)  # driver -> seconds of its first compile/load
     last_seconds: float = 0.0  # time spent inside the compiled loop by the last call
 
-    def _driver(self, parallel: bool, args):
+    @property
+    def lines(self) -> int:
+        return self.plan.source.count("\n")
+
+    def _driver(self, parallel: bool, args, limit: float | None):
         name = "run_parallel" if parallel else "run_serial"
         if self.module is None:
             self.module, self.origin = _load(self.plan.source, self.sha)
@@ -162,15 +198,16 @@ class Kernel:
         if name not in self.compile_seconds:
             import numba
 
+            sig = tuple(numba.typeof(a) for a in args)
             started = time.perf_counter()
-            try:
-                disp.compile(tuple(numba.typeof(a) for a in args))
-            except Exception as exc:  # noqa: BLE001 - a numba failure is a reason to use numpy
-                raise FusedUnsupported(f"numba could not compile the kernel ({type(exc).__name__})") from exc
+            error = _compile_within(disp, sig, limit)
+            if error is not None:
+                raise FusedUnsupported(error)
             self.compile_seconds[name] = time.perf_counter() - started
         return disp
 
-    def integrate(self, prog, P, S, y0, *, t0, dt, nsteps, save_times, rk, check, wanted, members, parallel):
+    def integrate(self, prog, P, S, y0, *, t0, dt, nsteps, save_times, rk, check, wanted, members, parallel,
+                  compile_limit=None):
         """Run every member of a call of variant ``prog`` (parameters ``P``, initial values ``S``,
         ``y0``); ``wanted`` lists the output variables.
 
@@ -203,7 +240,7 @@ class Kernel:
         args = (np.ascontiguousarray(y0, dtype=float), wshared, wpm, wpmrow, tabx, taby, taboff, serx, sery,
                 sermeta, act_row, act_ser, float(t0), float(dt), int(nsteps), bool(rk), bool(check), save_at,
                 np.ascontiguousarray(save_times, dtype=float), colmap, out, bad)
-        driver = self._driver(parallel, args)
+        driver = self._driver(parallel, args, compile_limit)
         started = time.perf_counter()
         if parallel:
             with _PARALLEL:
@@ -348,6 +385,9 @@ def select(model, prog, key, method: str, opts, nsteps: int, members: int):
         model._fused[kkey] = kernel
     if isinstance(kernel, str):
         return None, None, f"numpy (fused backend: {kernel})"
+    if opts.backend == "auto" and kernel.lines > AUTO_MAX_KERNEL_LINES:
+        return None, None, (f"numpy (fused backend: auto leaves a kernel of {kernel.lines} lines to numpy: "
+                            "compiling it would take minutes; backend='numba' forces it)")
     return kernel, "parallel" if members >= PARALLEL_MIN_MEMBERS else "serial", "numba"
 
 

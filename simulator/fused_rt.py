@@ -60,7 +60,10 @@ def quantum(a, b):
 
 @njit(**_opts)
 def modulo(x, m):
-    return x - quantum(x, m)
+    """``runtime.modulo``."""
+    if m == 0.0:
+        return np.nan
+    return x - m * np.trunc(x / m)
 
 
 @njit(**_opts)

@@ -18,11 +18,15 @@ from .names import normalize, suggest
 from .result import Result, VariableMeta
 from .solvers import (
     FIXED,
+    MAX_OUTPUT_VALUES,
+    MAX_STEPS,
     NonFiniteState,
     SolverStats,
     check_method,
+    finite_check,
     integrate_adaptive,
     integrate_fixed,
+    time_grid,
 )
 
 __version__ = "0.1.0"
@@ -51,14 +55,19 @@ class RunOptions:
     max_step: float = np.inf
     check_finite: bool = True
     backend: str = "auto"  # auto | numpy | numba: how fixed-step (euler, rk4) runs are computed
+    max_steps: int = MAX_STEPS  # bound on TIME STEPs (and saved rows) of one run
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
             raise ParameterError(f"RunOptions.backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        for name in ("rtol", "atol", "time_step", "saveper"):
+        for name in ("rtol", "atol", "time_step", "saveper", "max_step", "max_steps"):
             v = getattr(self, name)
-            if v is not None and not (np.isfinite(v) and v > 0):
+            if v is not None and not (_is_number(v) and v > 0 and (np.isfinite(v) or name == "max_step")):
                 raise ParameterError(f"RunOptions.{name} must be a positive number, got {v!r}")
+        for name in ("initial_time", "final_time"):
+            v = getattr(self, name)
+            if v is not None and not (_is_number(v) and np.isfinite(v)):
+                raise ParameterError(f"RunOptions.{name} must be a finite number, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -277,10 +286,12 @@ class Model:
             else 0.0
         if ctl["initial_time"] is not None:
             t0 = float(ctl["initial_time"])
+        if not np.isfinite(t0):
+            raise ParameterError(f"{self.path}: INITIAL TIME must be a finite number, got {t0}")
         clock = rt.Clock(dt=1.0, fixed=fixed, t0=t0, seed=seed)
         # the first pass gives the control values (they may be expressions) ...
         with np.errstate(all="ignore"):
-            y_first, S = prog.init(P, t0, clock, m)
+            y_first, S = prog.init(P, np.float64(t0), clock, m)
         C = {"t0": t0}
         for key in ("final_time", "time_step", "saveper"):
             val = ctl[key] if ctl[key] is not None else S[prog.vars[key].idx]
@@ -288,15 +299,14 @@ class Model:
             if arr.size != 1 and not np.all(arr == arr[0]):
                 raise ParameterError(f"{prog.vars[key].name} must be the same in every member")
             C[{"final_time": "tf", "time_step": "dt", "saveper": "saveper"}[key]] = float(arr[0])
-        if not C["dt"] > 0:
-            raise ParameterError(f"{self.path}: TIME STEP must be positive, got {C['dt']}")
-        if C["tf"] < t0:
-            raise ParameterError(f"{self.path}: FINAL TIME {C['tf']} is before INITIAL TIME {t0}")
+        grid = time_grid(str(self.path), t0, C["tf"], C["dt"], C["saveper"], fixed=fixed,
+                         max_steps=opts.max_steps)
         clock.dt = C["dt"]
-        clock.nsteps = int(np.floor((C["tf"] - t0) / C["dt"] + 1e-9))
+        clock.nsteps = grid.nsteps
+        C["grid"] = grid
         if prog.init_uses_clock:  # otherwise the first pass already gave every value
             with np.errstate(all="ignore"):
-                y0, S = prog.init(P, t0, clock, m)
+                y0, S = prog.init(P, np.float64(t0), clock, m)
         else:
             y0 = y_first
         C["clock"] = clock
@@ -324,9 +334,16 @@ class Model:
         y0, S, C, P = self._initialise(prog, P, m, fixed=fixed, seed=seed, opts=opts)
         clock = C["clock"]
         t0, tf, dt, saveper = C["t0"], C["tf"], C["dt"], C["saveper"]
-        nsave = int(np.floor((tf - t0) / saveper + 1e-9)) + 1
-        save_times = t0 + saveper * np.arange(nsave)
-        if opts.check_finite and not np.isfinite(y0).all():
+        save_times = C["grid"].save_times
+        chosen = self._chosen(prog, outputs)
+        cells = sum(int(np.prod(v.shape)) for v in chosen)
+        if len(save_times) * cells * m > MAX_OUTPUT_VALUES:
+            raise ParameterError(
+                f"{self.path}: the result would hold {len(save_times)} rows x {cells} cells x {m} members; "
+                f"the limit is {MAX_OUTPUT_VALUES:,} values: raise SAVEPER, shorten the run, pass "
+                "outputs=[...] or split the ensemble")
+        check = finite_check(prog.strict_rows) if opts.check_finite else None
+        if check is not None and not check(y0):
             raise self._diagnose(prog, P, S, clock, t0, y0, initial=True)
 
         def rhs(t, y):
@@ -335,19 +352,20 @@ class Model:
 
         clip = [(a, b) for sid, a, b, _ in prog.blocks
                 if prog.statefuls[sid].kind == "integ" and prog.statefuls[sid].non_negative]
-        chosen = self._chosen(prog, outputs)
         kernel, driver, backend = fused_backend.select(self, prog, key, method, opts, clock.nsteps, m)
         fused = None
         if kernel is not None:
             try:
                 fused = kernel.integrate(prog, P, S, y0, t0=t0, dt=dt, nsteps=clock.nsteps, save_times=save_times,
                                          rk=method == "rk4", check=opts.check_finite, wanted=chosen, members=m,
-                                         parallel=driver == "parallel")
+                                         parallel=driver == "parallel",
+                                         compile_limit=fused_backend.AUTO_COMPILE_SECONDS
+                                         if opts.backend == "auto" else None)
             except fused_backend.FusedUnsupported as exc:
                 fused_backend.forget(self, kernel, str(exc))
                 kernel, backend = None, f"numpy (fused backend: {exc})"
             if fused is None and kernel is not None:
-                backend = "numpy (fused backend: a value became non-finite; the numpy path reports where)"
+                backend = "numpy (fused backend: a value became NaN or infinite; the numpy path handles it)"
         try:
             with np.errstate(all="ignore"):
                 if fused is not None:
@@ -355,7 +373,7 @@ class Model:
                     states = fused[1][: fused[2]]
                 elif fixed:
                     states, stats = integrate_fixed(rhs, y0, t0, dt, clock.nsteps, save_times, method, clip,
-                                                    opts.check_finite)
+                                                    check)
                 else:
                     with np.errstate(all="ignore"):
                         sw = prog.switches(P, S, clock, tf)
@@ -363,7 +381,8 @@ class Model:
                     if _has_random(prog):
                         switches += list(t0 + dt * np.arange(1, clock.nsteps + 1))
                     states, stats = integrate_adaptive(rhs, y0, (t0, tf), save_times, method, opts.rtol,
-                                                       opts.atol, switches, clock, opts.max_step)
+                                                       opts.atol, switches, clock, opts.max_step,
+                                                       check if check is not None else finite_check(prog.strict_rows))
         except NonFiniteState as exc:
             raise self._diagnose(prog, P, S, clock, exc.t, exc.y) from None
         if not stats.success and not status:
@@ -424,19 +443,26 @@ class Model:
     def _check_outputs(self, prog, data, times):
         """A variable that feeds no stock can still turn NaN/inf: report it, never return it silently.
 
-        Constants that are NaN in the model file (Vensim's :NA:) are data, not a failure.
+        NaN in a variable that reads Vensim's :NA: or missing values (``prog.na_vars``) is data,
+        not a failure; infinity never is.
         """
         for v in prog.order:
             arr = data.get(v.name)
-            if arr is None or v.kind == "const":
+            if arr is None:
                 continue
-            bad = ~np.isfinite(arr)
+            bad = np.isinf(arr) if v.idx in prog.na_vars else ~np.isfinite(arr)
             if bad.any():
                 k, *cell = np.argwhere(bad)[0]
                 raise NonFiniteError(
-                    f"{self.path}: variable {v.name!r} has a non-finite value ({float(arr[(k, *cell)])}) "
-                    f"at time {float(times[k]):g} in member {int(cell[-1])}",
+                    f"{self.path}: variable {v.name!r}{self._cell_label(v, cell[:-1])} has a non-finite value "
+                    f"({float(arr[(k, *cell)])}) at time {float(times[k]):g} in member {int(cell[-1])}",
                     variable=v.name, member=int(cell[-1]), time=float(times[k]))
+
+    def _cell_label(self, v, cell) -> str:
+        if not v.dims:
+            return ""
+        space = self.source.subscripts
+        return "[" + ",".join(space.display.get(space.ranges[d][int(i)], "?") for d, i in zip(v.dims, cell)) + "]"
 
     def _diagnose(self, prog, P, S, clock, t, y, initial=False) -> SimulatorError:
         with np.errstate(all="ignore"):
@@ -451,26 +477,27 @@ class Model:
             if v.idx not in vals:
                 continue
             arr = np.asarray(vals[v.idx], dtype=float)
-            bad = ~np.isfinite(arr)
+            bad = np.isinf(arr) if v.idx in prog.na_vars else ~np.isfinite(arr)
             if bad.any():
                 cell = np.argwhere(bad)[0]
                 member = int(cell[-1]) if arr.ndim else 0
-                where = ""
-                if v.dims:
-                    space = self.source.subscripts
-                    where = "[" + ",".join(space.display.get(space.ranges[d][int(i)], "?")
-                                           for d, i in zip(v.dims, cell[:-1])) + "]"
+                where = self._cell_label(v, cell[:-1])
                 what = "initial value" if initial else "value"
                 return NonFiniteError(
                     f"{self.path}: variable {v.name!r}{where} has a non-finite {what} "
                     f"({float(arr[tuple(cell)])}) at time {float(t):g} in member {member}",
                     variable=v.name, member=member, time=float(t))
-        bad = np.argwhere(~np.isfinite(y))
+        strict = prog.strict_rows if prog.strict_rows is not None else np.ones(len(y), dtype=bool)
+        bad = np.argwhere(np.where(strict[:, None], ~np.isfinite(y), np.isinf(y)))
         member = int(bad[0][-1]) if len(bad) else 0
         row = int(bad[0][0]) if len(bad) else 0
         owner = next((prog.statefuls[sid].owner for sid, a, b, _ in prog.blocks if a <= row < b), "?")
         return NonFiniteError(f"{self.path}: stock {owner!r} became non-finite at time {float(t):g} "
                               f"in member {member}", variable=owner, member=member, time=float(t))
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
 def _has_random(prog: Program) -> bool:
@@ -482,6 +509,9 @@ def _as_array(key, value, shape) -> np.ndarray:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise ParameterError(f"{key!r}: expected a number or an array of numbers, got {type(value).__name__}") from None
+    if not np.isfinite(arr).all():
+        bad = arr[~np.isfinite(arr)].ravel()[0]
+        raise ParameterError(f"{key!r}: values must be finite numbers, got {bad}")
     if arr.ndim == 0:
         # a plain number: the same value in every element of a subscripted constant
         return np.full(shape + (1,), float(arr))
@@ -525,4 +555,6 @@ def _as_table(key, value, var):
             raise ParameterError(f"{key!r} is a lookup: give a pandas Series (index x) or an (x, y) pair") from None
     if len(xs) != len(ys) or len(xs) == 0 or not np.all(np.diff(xs) > 0):
         raise ParameterError(f"{key!r}: lookup x values must be strictly increasing and match y")
+    if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+        raise ParameterError(f"{key!r}: lookup points must be finite numbers")
     return xs, ys

@@ -90,7 +90,13 @@ def quantum(a, b):
 
 
 def modulo(x, m):
-    return x - quantum(x, m)
+    """Vensim's MODULO: ``x - m * INTEGER(x / m)`` (the sign of ``x``, as pysd documents Vensim's).
+
+    MODULO(x, 0) is a division by zero: NaN, reported as NonFiniteError. pysd returns 0 for every
+    ``m < 1e-6`` (its QUANTUM cut-off); that silent 0 is not copied.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(m == 0, np.nan, x - m * np.trunc(np.divide(x, np.where(m == 0, 1.0, m))))
 
 
 def log(x, base):

@@ -14,6 +14,8 @@ from scipy.integrate import DOP853, RK23, RK45, solve_ivp
 from .errors import ParameterError
 
 FIXED = ("euler", "rk4")
+MAX_STEPS = 10_000_000  # TIME STEPs in one run: beyond this a run takes hours or never ends
+MAX_OUTPUT_VALUES = 200_000_000  # saved values (rows x cells x members): 1.6 GB of float64
 ADAPTIVE = ("RK45", "RK23", "DOP853", "LSODA", "BDF", "Radau")
 METHODS = FIXED + ADAPTIVE
 
@@ -61,8 +63,71 @@ def save_indices(t0: float, dt: float, save_times: np.ndarray) -> np.ndarray:
     return np.rint((save_times - t0) / dt).astype(int)
 
 
+@dataclass(frozen=True)
+class TimeGrid:
+    """The clock of one run: ``nsteps`` TIME STEPs from ``t0`` and the times the result holds."""
+
+    t0: float
+    tf: float
+    dt: float
+    saveper: float
+    nsteps: int
+    save_times: np.ndarray
+
+
+def time_grid(where: str, t0: float, tf: float, dt: float, saveper: float, *, fixed: bool,
+              max_steps: int = MAX_STEPS) -> TimeGrid:
+    """Check the control values and lay out the run's steps and save times.
+
+    A fixed-step run holds states at step times only: when SAVEPER is not a multiple of TIME STEP
+    the rows are labelled with the step time whose state they hold (the step nearest to each
+    multiple of SAVEPER), never with a time the state does not belong to.
+    """
+    for name, v in (("INITIAL TIME", t0), ("FINAL TIME", tf), ("TIME STEP", dt), ("SAVEPER", saveper)):
+        if not np.isfinite(v):
+            raise ParameterError(f"{where}: {name} must be a finite number, got {v}")
+    if not dt > 0:
+        raise ParameterError(f"{where}: TIME STEP must be positive, got {dt}")
+    if not saveper > 0:
+        raise ParameterError(f"{where}: SAVEPER must be positive, got {saveper}")
+    if tf < t0:
+        raise ParameterError(f"{where}: FINAL TIME {tf} is before INITIAL TIME {t0}")
+    span = tf - t0
+    if not np.isfinite(span) or span / dt > max_steps:
+        raise ParameterError(
+            f"{where}: the run would take {span / dt:.3g} steps of TIME STEP {dt:g} from {t0:g} to {tf:g}; "
+            f"the limit is {max_steps:,} (RunOptions.max_steps)")
+    nsteps = int(np.floor(span / dt + 1e-9))
+    nsave = span / saveper
+    if nsave > max_steps:
+        raise ParameterError(f"{where}: SAVEPER {saveper:g} would save {nsave:.3g} rows; "
+                             f"the limit is {max_steps:,} (RunOptions.max_steps)")
+    save_times = t0 + saveper * np.arange(int(np.floor(nsave + 1e-9)) + 1)
+    if fixed:
+        k = save_indices(t0, dt, save_times)
+        on_grid = np.abs(save_times - (t0 + k * dt)) <= 1e-6 * dt + 4 * np.finfo(float).eps * np.abs(save_times)
+        if not on_grid.all():
+            k = np.unique(np.minimum(k, nsteps))
+            save_times = t0 + dt * k
+    return TimeGrid(t0=t0, tf=tf, dt=dt, saveper=saveper, nsteps=nsteps, save_times=save_times)
+
+
+def finite_check(strict_rows):
+    """``ok(values)`` for a state-shaped array: rows in ``strict_rows`` must be finite; the others
+    may hold NaN (missing data, Vensim's :NA:) but not infinity. ``None`` when nothing is checked."""
+    if strict_rows is None:
+        return None
+    strict = np.asarray(strict_rows, dtype=bool)
+    if strict.all():
+        return lambda y: bool(np.isfinite(y).all())
+    return lambda y: bool(np.isfinite(y[strict]).all() and not np.isinf(y).any())
+
+
 def integrate_fixed(rhs, y0, t0, dt, nsteps, save_times, method, clip_blocks, check):
-    """Euler or classic RK4 at a fixed TIME STEP, Vensim's way (state saved before the step)."""
+    """Euler or classic RK4 at a fixed TIME STEP, Vensim's way (state saved before the step).
+
+    ``check``: None, or ``ok(array)`` from :func:`finite_check`.
+    """
     save_at = save_indices(t0, dt, save_times)
     out = np.empty((len(save_times),) + y0.shape)
     y = y0.copy()
@@ -78,12 +143,12 @@ def integrate_fixed(rhs, y0, t0, dt, nsteps, save_times, method, clip_blocks, ch
         if method == "euler":
             dy = rhs(t, y)
             nfev += 1
-            if check and not np.isfinite(dy).all():
+            if check is not None and not check(dy):
                 raise NonFiniteState(t, y)
             y = y + dt * dy
         else:
             k1 = rhs(t, y)
-            if check and not np.isfinite(k1).all():
+            if check is not None and not check(k1):
                 raise NonFiniteState(t, y)
             k2 = rhs(t + dt / 2, y + dt / 2 * k1)
             k3 = rhs(t + dt / 2, y + dt / 2 * k2)
@@ -92,7 +157,7 @@ def integrate_fixed(rhs, y0, t0, dt, nsteps, save_times, method, clip_blocks, ch
             y = y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         for a, b in clip_blocks:
             np.maximum(y[a:b], 0.0, out=y[a:b])
-        if check and not np.isfinite(y).all():
+        if check is not None and not check(y):
             raise NonFiniteState(t + dt, y)
     if pos < len(save_at):
         out = out[:pos]
@@ -100,8 +165,13 @@ def integrate_fixed(rhs, y0, t0, dt, nsteps, save_times, method, clip_blocks, ch
 
 
 def integrate_adaptive(rhs, y0, t_span, save_times, method, rtol, atol, switch_times, clock,
-                       max_step=np.inf):
-    """scipy ``solve_ivp``, restarted at every known discontinuity of the inputs."""
+                       max_step=np.inf, check=None):
+    """scipy ``solve_ivp``, restarted at every known discontinuity of the inputs.
+
+    ``check``: None (derivatives must be finite), or ``ok(array)`` from :func:`finite_check`.
+    """
+    if check is None:
+        check = finite_check(np.ones(y0.shape[0], dtype=bool))
     n, m = y0.shape
     t0, tf = t_span
     cuts = sorted({float(s) for s in switch_times if t0 < s < tf})
@@ -126,7 +196,7 @@ def integrate_adaptive(rhs, y0, t_span, save_times, method, rtol, atol, switch_t
     def fun(t, z):
         y = z.reshape(m, n).T
         dy = rhs(t, y)
-        if not np.isfinite(dy).all():
+        if not check(dy):
             raise NonFiniteState(t, np.ascontiguousarray(y))
         return dy.T.ravel()
 
@@ -149,15 +219,16 @@ def integrate_adaptive(rhs, y0, t_span, save_times, method, rtol, atol, switch_t
         clock.mid = 0.5 * (a + b)
         sol = solve_ivp(fun, (a, b), z, method=solver, t_eval=t_eval, rtol=rtol, atol=atol,
                         max_step=max_step, **opts)
+        sol_t = np.atleast_1d(np.asarray(sol.t, dtype=float))  # a list when scipy stops early
         stats.nfev += int(sol.nfev)
-        stats.steps += int(getattr(sol, "t", np.empty(0)).size)
+        stats.steps += int(sol_t.size)
         stats.segments += 1
         if sol.status != 0:
             stats.success = False
-            stats.message = f"{sol.message} (at t={float(sol.t[-1]) if sol.t.size else a:g})"
+            stats.message = f"{sol.message} (at t={float(sol_t[-1]) if sol_t.size else a:g})"
             break
         for j in sel:
-            k = int(np.argmin(np.abs(sol.t - save_times[j])))
+            k = int(np.argmin(np.abs(sol_t - save_times[j])))
             out[j] = sol.y[:, k].reshape(m, n).T
             filled[j] = True
         z = sol.y[:, -1].copy()

@@ -203,7 +203,7 @@ def test_a_kernel_numba_cannot_compile_falls_back_once(load_mdl, monkeypatch):
 
     calls = []
 
-    def refuse(self, parallel, args):
+    def refuse(self, parallel, args, limit):
         calls.append(parallel)
         raise fused.FusedUnsupported("numba could not compile the kernel (TypingError)")
 
