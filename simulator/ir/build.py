@@ -1,0 +1,268 @@
+"""Lower a whole model (:class:`~simulator.loader.ModelSource`) into a :class:`ModelIR`.
+
+Variables are declared from the file (dimensions, kind), each equation is lowered twice (its run
+form and its initial-time form, which differ only for ACTIVE INITIAL), and every stateful
+function met on the way becomes explicit states (:mod:`simulator.ir.stateful`).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ModelLoadError, UnsupportedFeatureError
+from ..loader import Element, ModelSource
+from ..names import suggest
+from . import stateful as st
+from .dims import Ctx, Dims
+from .evaluate import NotStatic, evaluate
+from .lower import NUMBER_TYPES, ExprLowerer
+from .nodes import Expr, Initial, ModelIR, NoiseSite, Piece, State, SwitchSite, Table, Var
+
+MAX_ORDER = 1000  # DELAY N / SMOOTH N: one state per stage and cell; beyond this a typo, not a model
+NOISE_SITE_BASE = 1_000_000  # noise streams are seeded by (seed, site, member)
+
+
+@dataclass
+class VarDecl:
+    """A variable while the model is being lowered."""
+
+    idx: int
+    key: str
+    name: str
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    kind: str
+    element: Element
+    series: bool = False
+    is_stock: bool = False
+
+
+class Builder:
+    def __init__(self, src: ModelSource, overrides: dict[int, str] | None = None):
+        self.src = src
+        self.path = src.path
+        self.space = src.subscripts
+        self.dims = Dims(self.space, str(src.path))
+        self.overrides = overrides or {}  # var idx -> "series" | "const"
+        self.lower = ExprLowerer(self)
+        self.vars: dict[str, VarDecl] = {}
+        self.states: list[State | None] = []
+        self.initials: list[Initial | None] = []
+        self.tables: list[Table] = []
+        self._table_ids: dict[int, int] = {}
+        self.switches: list[SwitchSite] = []
+        self.noises: list[NoiseSite] = []
+        self._noise_ids: dict[int, int] = {}
+        self.statefuls: dict[int, st.Stateful] = {}
+        self._pending: list[st.Stateful] = []
+        self._declare()
+
+    # ------------------------------------------------------------------ variables
+    def _declare(self) -> None:
+        for i, el in enumerate(self.src.elements.values()):
+            npos = {len(c.lhs) for c in el.components}
+            if len(npos) != 1:
+                raise ModelLoadError(f"{self.path}: variable {el.name!r} has equations with different "
+                                     "numbers of subscripts")
+            n = npos.pop()
+            dims = []
+            for p in range(n):
+                names = [c.lhs[p] for c in el.components]
+                for nm in names:
+                    if not (self.space.is_range(nm) or self.space.is_element(nm)):
+                        raise ModelLoadError(f"{self.path}: variable {el.name!r}: unknown subscript {nm!r}")
+                dims.append(self.space.final_dim(names, f"{self.path}: variable {el.name!r}"))
+            shape = tuple(len(self.space.ranges[d]) for d in dims)
+            if all(c.is_lookup for c in el.components):
+                kind = "lookup"
+            elif all(isinstance(c.ast, NUMBER_TYPES + (np.ndarray,)) for c in el.components):
+                kind = "const"
+            else:
+                kind = "aux"
+            over = self.overrides.get(i)
+            is_stock = kind == "aux" and any(type(c.ast).__name__ == "IntegStructure" for c in el.components)
+            if over in ("const", "series"):
+                kind = "const"
+            self.vars[el.key] = VarDecl(idx=i, key=el.key, name=el.name, dims=tuple(dims), shape=shape,
+                                        kind=kind, element=el, series=over == "series", is_stock=is_stock)
+        self.by_idx = {v.idx: v for v in self.vars.values()}
+
+    def lookup_var(self, key: str, ctx: Ctx) -> VarDecl:
+        var = self.vars.get(key)
+        if var is None:
+            raise ModelLoadError(f"{self.path}: variable {ctx.owner_name!r} refers to undefined name "
+                                 f"{key!r}.{suggest(key, [v.name for v in self.vars.values()])}")
+        return var
+
+    def dims_of(self, key: str) -> tuple[str, ...]:
+        var = self.vars.get(key)
+        return var.dims if var is not None else ()
+
+    # ------------------------------------------------------------------ registrations
+    def new_state(self) -> int:
+        self.states.append(None)
+        return len(self.states) - 1
+
+    def set_state(self, state: State) -> None:
+        self.states[state.sid] = state
+
+    def new_initial(self) -> int:
+        self.initials.append(None)
+        return len(self.initials) - 1
+
+    def set_initial(self, initial: Initial) -> None:
+        self.initials[initial.iid] = initial
+
+    def inline_table(self, lookups, ctx: Ctx) -> int:
+        tid = self._table_ids.get(id(lookups))
+        if tid is None:
+            tid = len(self.tables)
+            self.tables.append(_table(lookups, f"{self.path}: variable {ctx.owner_name!r}"))
+            self._table_ids[id(lookups)] = tid
+        return tid
+
+    def switch_site(self, kind: str, args: list, ctx: Ctx) -> None:
+        self.switches.append(SwitchSite(kind=kind, shape=ctx.shape, args=tuple(args)))
+
+    def noise_site(self, node, kind: str, ctx: Ctx) -> int:
+        site = self._noise_ids.get(id(node))
+        if site is None:
+            site = NOISE_SITE_BASE + len(self.noises)
+            self.noises.append(NoiseSite(site=site, kind=kind, shape=ctx.shape))
+            self._noise_ids[id(node)] = site
+        return site
+
+    def stateful(self, node, ctx: Ctx, kind: str, order: int) -> Expr:
+        """The value of a stateful function in ``ctx``: its states are made the first time."""
+        rec = self.statefuls.get(id(node))
+        if rec is None:
+            if kind != "initial" and order < 1:
+                raise ModelLoadError(f"{self.path}: variable {ctx.owner_name!r}: delay/smooth order must be >= 1")
+            rec = st.register(self, node, ctx, kind, order)
+            self.statefuls[id(node)] = rec
+            self._pending.append(rec)
+        return st.output(self, rec, ctx)
+
+    def static_order(self, node, ctx: Ctx) -> int:
+        """DELAY N / SMOOTH N order: fixed when the model initialises, so evaluated at INITIAL TIME."""
+        try:
+            value = self.static_value(node, ctx)
+        except NotStatic:
+            raise UnsupportedFeatureError(
+                f"{self.path}: variable {ctx.owner_name!r}: the order of DELAY N/SMOOTH N must be computable "
+                "from constants at the initial time") from None
+        if not (np.isfinite(value) and 1 <= int(value) <= MAX_ORDER):
+            raise ModelLoadError(
+                f"{self.path}: variable {ctx.owner_name!r}: the order of DELAY N/SMOOTH N is {value:g}; "
+                f"it must be between 1 and {MAX_ORDER}")
+        return int(value)
+
+    def static_value(self, node, ctx: Ctx, seen: frozenset = frozenset()) -> float:
+        """A scalar expression of constants, evaluated at the initial time (model defaults)."""
+        sub = Ctx(axes=(), mode="init", owner=ctx.owner, owner_name=ctx.owner_name)
+        expr = self.lower.expr(node, sub)
+
+        def value_of(idx: int) -> float:
+            v = self.by_idx[idx]
+            if v.dims or v.kind == "lookup" or idx in seen or v.is_stock or v.series:
+                raise NotStatic
+            comp = v.element.components[0]
+            if v.kind == "const":
+                if self.overrides.get(idx) == "const":
+                    raise NotStatic
+                return float(np.ravel(np.asarray(comp.ast, dtype=float))[0])
+            return self.static_value(comp.ast, ctx, seen | {idx})
+
+        return evaluate(expr, value_of, t0=self._control_literal("initial_time", 0.0),
+                        dt=self._control_literal("time_step", 1.0))
+
+    def _control_literal(self, key: str, default: float) -> float:
+        v = self.vars.get(key)
+        if v is not None and v.kind == "const":
+            return float(np.ravel(np.asarray(v.element.components[0].ast, dtype=float))[0])
+        return default
+
+    # ------------------------------------------------------------------ lowering
+    def _pieces(self, var: VarDecl) -> tuple[Piece, ...]:
+        pieces = []
+        for comp in var.element.components:
+            axes = ((d, self.space.ranges[d]) for d in var.dims) if list(comp.lhs) == list(var.dims) \
+                else self.dims.lhs_axes(comp.lhs)
+            axes = tuple(axes)
+            forms = {}
+            for mode in ("run", "init"):
+                ctx = Ctx(axes=axes, mode=mode, owner=var.idx, owner_name=var.name)
+                forms[mode] = self.lower.expr(comp.ast, ctx)
+            cells = self.dims.piece_cells(var.dims, var.shape, comp.lhs, comp.excepts)
+            pieces.append(Piece(shape=tuple(len(a[1]) for a in axes), run=forms["run"], init=forms["init"],
+                                cells=cells))
+        return tuple(pieces)
+
+    def build(self) -> ModelIR:
+        lowered = {}
+        for var in self.vars.values():
+            if var.kind == "aux":
+                lowered[var.idx] = self._pieces(var)
+        while self._pending:  # a stateful's parts may hold further statefuls
+            st.lower_parts(self, self._pending.pop(0))
+        variables = tuple(
+            Var(idx=v.idx, key=v.key, name=v.name, dims=v.dims, shape=v.shape, kind=v.kind,
+                pieces=lowered.get(v.idx, ()), series=v.series, is_stock=v.is_stock)
+            for v in sorted(self.vars.values(), key=lambda v: v.idx))
+        defaults, lookup_tables = self._defaults()
+        assert all(s is not None for s in self.states) and all(i is not None for i in self.initials)
+        return ModelIR(path=str(self.path), vars=variables, states=tuple(self.states),  # type: ignore[arg-type]
+                       initials=tuple(self.initials), tables=tuple(self.tables),  # type: ignore[arg-type]
+                       switches=tuple(self.switches), noises=tuple(self.noises),
+                       lookup_tables=lookup_tables, defaults=defaults)
+
+    def _defaults(self) -> tuple[dict, dict]:
+        """Constants' values (shape + (1,), scalars (1,)) and lookups' tables per flat cell."""
+        consts: dict[int, np.ndarray] = {}
+        tables: dict[int, tuple[Table, ...]] = {}
+        for var in self.vars.values():
+            el = var.element
+            if var.kind == "const" and self.overrides.get(var.idx) is None:
+                size = int(np.prod(var.shape)) if var.shape else 1
+                flat = np.full((size, 1), np.nan)
+                for comp in el.components:
+                    cshape = tuple(len(self.space.elements(n)) for n in comp.lhs)
+                    val = np.asarray(comp.ast, dtype=float)
+                    if val.size == int(np.prod(cshape)) and val.shape != cshape:
+                        val = val.reshape(cshape)
+                    val = np.broadcast_to(val, cshape).reshape(-1)
+                    cells = self.dims.piece_cells(var.dims, var.shape, comp.lhs, comp.excepts)
+                    if cells is None:
+                        flat[:, 0] = val
+                    else:
+                        for src, dst in cells:
+                            flat[dst, 0] = val[src]
+                consts[var.idx] = flat.reshape(var.shape + (1,)) if var.dims else flat.reshape(1)
+            elif var.kind == "lookup":
+                where = f"{self.path}: lookup {var.name!r}"
+                cells_tab: list[Table | None] = [None] * (int(np.prod(var.shape)) if var.shape else 1)
+                for comp in el.components:
+                    tab = _table(comp.ast, where)
+                    per_pos = [[self.space.ranges[var.dims[p]].index(e) for e in self.space.elements(n)]
+                               for p, n in enumerate(comp.lhs)]
+                    for cell in itertools.product(*per_pos):
+                        cells_tab[int(np.ravel_multi_index(cell, var.shape)) if var.shape else 0] = tab
+                if any(t is None for t in cells_tab):
+                    raise ModelLoadError(f"{where} is not defined for every subscript element")
+                tables[var.idx] = tuple(cells_tab)  # type: ignore[arg-type]
+        return consts, tables
+
+
+def _table(lookups, where: str) -> Table:
+    xs = np.asarray(lookups.x, dtype=float).ravel()
+    ys = np.asarray(lookups.y, dtype=float).ravel()
+    if len(xs) != len(ys) or len(xs) == 0:
+        raise ModelLoadError(f"{where}: a lookup table needs as many x as y values, at least one")
+    return Table(x=tuple(float(x) for x in xs), y=tuple(float(y) for y in ys))
+
+
+def lower_model(src: ModelSource, overrides: dict[int, str] | None = None) -> ModelIR:
+    """The IR of ``src``; ``overrides`` turns variables into parameters ("const") or time series."""
+    return Builder(src, overrides).build()
