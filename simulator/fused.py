@@ -207,7 +207,7 @@ def _rows(plan, prog, P, S):
     cache: dict = {}
     shared = np.empty(len(plan.rows))
     pmrow = np.full(len(plan.rows), -1, dtype=np.int64)
-    pm = []
+    pm: list[np.ndarray] = []
     for r, (kind, key, flat) in enumerate(plan.rows):
         if (kind, key) not in cache:
             if kind == "const":
@@ -252,7 +252,10 @@ def _series(plan, P, prog):
     y offset, member columns) per series, and which slow value each one drives."""
     by_idx = {v.idx: v for v in prog.ir.vars}
     rows = {(key, flat): r for r, (kind, key, flat) in enumerate(plan.rows) if kind == "const"}
-    xs_all, ys_all, meta, act = [], [], [], {}
+    xs_all: list[np.ndarray] = []
+    ys_all: list[np.ndarray] = []
+    meta: list[tuple[int, int, int, int]] = []
+    act: dict[int, int] = {}
     xo = yo = 0
     for idx, ov in P.items():
         if not isinstance(ov, rt.Override):

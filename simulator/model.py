@@ -209,7 +209,7 @@ class Model:
         # the first pass gives the control values (they may be expressions) ...
         with np.errstate(all="ignore"):
             y0, S = prog.init(P, np.float64(t0), clock, m)
-        C = {"t0": t0}
+        C: dict = {"t0": t0}
         for key in ("final_time", "time_step", "saveper"):
             val = ctl[key] if ctl[key] is not None else S[self._index[key].idx]
             arr = np.ravel(np.asarray(val, dtype=float))

@@ -209,7 +209,7 @@ def train_times(start, interval, width, end, t_end):
 def site_times(fname, t_end, *args):
     """Times at which a STEP/RAMP/PULSE/PULSE TRAIN call switches, flattened over members."""
     arrs = [np.atleast_1d(np.asarray(a, dtype=float)).ravel() for a in args]
-    out = []
+    out: list[float] = []
     if fname == "step":
         out = list(arrs[1])
     elif fname == "ramp":
@@ -217,6 +217,6 @@ def site_times(fname, t_end, *args):
     elif fname == "pulse":
         out = list(arrs[0]) + list(np.add.outer(arrs[0], arrs[1]).ravel())
     elif fname == "pulse_train":
-        for vals in zip(*np.broadcast_arrays(*arrs)):
-            out += train_times(*vals, t_end)
+        for start, interval, width, end in zip(*np.broadcast_arrays(*arrs)):
+            out += train_times(start, interval, width, end, t_end)
     return out

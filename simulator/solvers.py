@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.integrate import DOP853, RK23, RK45, solve_ivp
 
 from .errors import ParameterError
 
@@ -42,6 +41,7 @@ class SolverStats:
 
 def _member_norm(base, n: int, m: int):
     """A scipy explicit RK class whose error norm is the worst member's RMS norm."""
+    from scipy.integrate import DOP853
     if base is DOP853:
         def norm(self, K, h, scale):
             err5 = (np.dot(K.T, self.E5) / scale).reshape(m, n)
@@ -172,6 +172,8 @@ def integrate_adaptive(rhs, y0, t_span, save_times, method, rtol, atol, switch_t
     """
     if check is None:
         check = finite_check(np.ones(y0.shape[0], dtype=bool))
+    from scipy.integrate import DOP853, RK23, RK45, solve_ivp  # imported when first needed: ~0.5 s
+
     n, m = y0.shape
     t0, tf = t_span
     cuts = sorted({float(s) for s in switch_times if t0 < s < tf})

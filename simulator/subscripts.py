@@ -97,14 +97,14 @@ def build_space(abstract_ranges, path: str) -> SubscriptSpace:
                 raise ModelLoadError(f"{path}: circular subscript copy involving {display.get(key, key)!r}")
             els = resolve(val, seen + (key,))
         else:
-            els = []
-            for s in val:
+            found: list[str] = []
+            for s in val:  # type: ignore[attr-defined]
                 # an element list may name another range (subrange union): expand it
                 if s in raw and s != key and s not in seen:
-                    els.extend(resolve(s, seen + (key,)))
+                    found.extend(resolve(s, seen + (key,)))
                 else:
-                    els.append(s)
-            els = tuple(els)
+                    found.append(s)
+            els = tuple(found)
         ranges[key] = els
         return els
 

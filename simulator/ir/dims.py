@@ -133,9 +133,8 @@ class Dims:
 
     def _collect_free(self, node, ctx: Ctx, out: list, var_dims) -> None:
         """Ranges named in references of ``node`` that match no axis of ``ctx``."""
-        from pysd.translators.structures import abstract_expressions as ae
         names = {a[0] for a in ctx.axes}
-        if isinstance(node, ae.ReferenceStructure):
+        if type(node).__name__ == "ReferenceStructure":
             if node.subscripts is not None:
                 subs = [normalize(x).rstrip(BANG) for x in node.subscripts.subscripts]
             else:
@@ -160,7 +159,7 @@ class Dims:
             dim_els = self.space.ranges[var_dims[p]]
             per_pos.append([dim_els.index(e) for e in self.space.elements(n)])
         comp_els = [self.space.elements(n) for n in lhs]
-        excluded = set()
+        excluded: set[tuple[str, ...]] = set()
         for ex in excepts:
             excluded.update(itertools.product(*[self.space.elements(e) for e in ex]))
         pairs = []
@@ -195,8 +194,7 @@ def _children(node):
 
 
 def _collect_bang(node, out: list) -> None:
-    from pysd.translators.structures import abstract_expressions as ae
-    if isinstance(node, ae.ReferenceStructure) and node.subscripts is not None:
+    if type(node).__name__ == "ReferenceStructure" and node.subscripts is not None:
         for s in node.subscripts.subscripts:
             if s.endswith(BANG):
                 k = normalize(s[:-1])

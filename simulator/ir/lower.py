@@ -7,9 +7,9 @@ Vensim function computes: all of it is decided here, once, for every backend.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from pysd.translators.structures import abstract_expressions as ae
 
 from ..errors import ModelLoadError, UnsupportedFeatureError
 from ..names import normalize
@@ -138,7 +138,7 @@ class ExprLowerer:
         return Ref(var=var.idx, index=m.dims.index(var.name, var.dims, subs, ctx))
 
     def _CallStructure(self, node, ctx):
-        fname = normalize(node.function.reference) if isinstance(node.function, ae.ReferenceStructure) else ""
+        fname = normalize(node.function.reference) if _is_reference(node.function) else ""
         args = list(node.arguments)
         var = self.m.vars.get(fname)
         if var is not None and var.kind == "lookup":
@@ -149,7 +149,7 @@ class ExprLowerer:
             return self.reduce(REDUCERS[fname], args[0], ctx)
         if fname in LOOKUP_CALLS:
             tab = args[0]
-            if not isinstance(tab, ae.ReferenceStructure):
+            if not _is_reference(tab):
                 raise self.unsupported(f"{fname.upper()} on a non-lookup argument", ctx)
             tvar = self.m.lookup_var(normalize(tab.reference), ctx)
             if tvar.kind != "lookup":
@@ -179,7 +179,7 @@ class ExprLowerer:
         if fname in BINARY_FUNCS:
             self.arity(fname, a, (2,), ctx)
             return Binary(BINARY_FUNCS[fname], a[0], a[1])
-        simple = {"log": (2, vensim.log), "quantum": (2, vensim.quantum), "modulo": (2, vensim.modulo),
+        simple: dict[str, tuple[int, Any]] = {"log": (2, vensim.log), "quantum": (2, vensim.quantum), "modulo": (2, vensim.modulo),
                   "xidz": (3, vensim.xidz), "zidz": (2, vensim.zidz), "if_then_else": (3, If),
                   "step": (2, vensim.step), "pulse": (2, vensim.pulse), "pulse_train": (4, vensim.pulse_train)}
         if fname in simple:
@@ -211,7 +211,7 @@ class ExprLowerer:
 
     def elmcount(self, args, ctx: Ctx) -> Expr:
         ref = args[0] if args else None
-        if not isinstance(ref, ae.ReferenceStructure) or not self.m.space.is_range(normalize(ref.reference)):
+        if ref is None or not _is_reference(ref) or not self.m.space.is_range(normalize(ref.reference)):
             raise ModelLoadError(f"{self.m.path}: variable {ctx.owner_name!r}: ELMCOUNT needs a subscript range")
         return Num(float(len(self.m.space.ranges[normalize(ref.reference)])))
 
@@ -255,6 +255,11 @@ class ExprLowerer:
 
     def _InitialStructure(self, node, ctx):
         return self.m.stateful(node, ctx, "initial", 0)
+
+
+def _is_reference(node) -> bool:
+    # pysd's syntax classes are recognised by name: importing pysd costs a second at start-up
+    return type(node).__name__ == "ReferenceStructure"
 
 
 def _fold(op: str, terms: list) -> Expr:

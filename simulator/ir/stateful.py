@@ -93,7 +93,7 @@ def lower_parts(builder, rec: Stateful) -> None:
         return
     if rec.kind == "integ":
         s = StateRef(rec.sids[0])
-        flow = part("flow", run)
+        flow: Expr = part("flow", run)
         if rec.non_negative:
             flow = If(Binary("and", Binary("<=", s, Num(0.0)), Binary("<", flow, Num(0.0))), Num(0.0), flow)
         builder.set_state(State(sid=rec.sids[0], owner=rec.owner, shape=shape, flow=flow,
@@ -123,5 +123,5 @@ def lower_parts(builder, rec: Stateful) -> None:
             inflow = inp if prev is None else Binary("/", prev, time)
             flow = Binary("*", Binary("-", inflow, Binary("/", s, time)), k)
         # later stages start where the first does: read its initial value, computed once
-        start = first_init if i == 0 else StateRef(rec.sids[0])
-        builder.set_state(State(sid=sid, owner=rec.owner, shape=shape, flow=flow, init=start))
+        begin: Expr = first_init if i == 0 else StateRef(rec.sids[0])
+        builder.set_state(State(sid=sid, owner=rec.owner, shape=shape, flow=flow, init=begin))

@@ -38,6 +38,7 @@ from .nodes import (
     Time,
     TimeStep,
     Unary,
+    Var,
 )
 
 SWITCH_KINDS = frozenset({"step", "ramp", "pulse", "pulse_train"})
@@ -70,8 +71,8 @@ def validate(ir: ModelIR) -> None:
     for k, t in enumerate(ir.tables):
         v.table(t, f"table {k}")
     for idx, tabs in ir.lookup_tables.items():
-        var = v.vars.get(idx)
-        v.check(var is not None and var.kind == "lookup" and len(tabs) == _size(var.shape),
+        lvar = v.vars.get(idx)
+        v.check(lvar is not None and lvar.kind == "lookup" and len(tabs) == _size(lvar.shape),
                 f"lookup tables of variable {idx}")
         for t in tabs:
             v.table(t, f"lookup {idx}")
@@ -105,7 +106,7 @@ class _Validator:
     def table(self, t, where: str) -> None:
         self.check(len(t.x) == len(t.y) >= 1 and all(isinstance(x, float) for x in t.x + t.y), where)
 
-    def var(self, var) -> None:
+    def var(self, var: Var) -> None:
         where = f"variable {var.idx}"
         self.check(var.kind in VAR_KINDS and len(var.dims) == len(var.shape), where)
         self.shape(var.shape, where)

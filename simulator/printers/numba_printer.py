@@ -243,7 +243,8 @@ class NumbaPrinter:
         for s, (lo, hi) in zip(ir.states, a.offsets):
             if s.non_negative:
                 clip += [f"for j in range({lo}, {hi}):", "    y[j] = rtf.fmax(y[j], 0.0)"]
-        cells, writes = [], []
+        cells: list[tuple[int, int]] = []
+        writes: list[str] = []
         for var in ir.vars:
             if var.kind == "lookup":
                 continue
@@ -252,7 +253,7 @@ class NumbaPrinter:
                 cells.append((var.idx, f))
         src = assemble(self.header, a.n_state, len(self.table_list), slow, body, clip, writes)
         check_source(src)
-        rows = [k for k in sorted(self.rows, key=self.rows.get)]
+        rows = sorted(self.rows, key=lambda k: self.rows[k])
         return FusedPlan(source=src, n_state=a.n_state, rows=rows, tables=list(self.table_list), cells=cells)
 
 

@@ -8,10 +8,12 @@ numba; only the numba backend imports it.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
-_opts = {"cache": True, "error_model": "numpy", "nogil": True}
+_opts: dict[str, Any] = {"cache": True, "error_model": "numpy", "nogil": True}
 
 
 @njit(**_opts)
