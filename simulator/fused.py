@@ -185,7 +185,7 @@ class Kernel:
         bad = np.zeros(m, dtype=np.int64)
         args = (np.ascontiguousarray(y0, dtype=float), wshared, wpm, wpmrow, tabx, taby, taboff, serx, sery,
                 sermeta, act_row, act_ser, float(grid.t0), float(grid.dt), int(grid.nsteps), bool(rk), bool(check),
-                save_at, np.ascontiguousarray(grid.save_times, dtype=float), colmap, out, bad)
+                np.ascontiguousarray(prog.strict_rows, dtype=np.bool_), save_at, np.ascontiguousarray(grid.save_times, dtype=float), colmap, out, bad)
         parallel = m >= PARALLEL_MIN_MEMBERS
         driver = self._driver(model.cache, parallel, args, compile_limit)
         started = time.perf_counter()

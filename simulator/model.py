@@ -21,8 +21,10 @@ from .solvers import (
     FIXED,
     MAX_OUTPUT_VALUES,
     MAX_STEPS,
+    Adaptive,
     NonFiniteState,
     SolverStats,
+    StepHooks,
     check_method,
     finite_check,
     integrate_adaptive,
@@ -298,15 +300,25 @@ class Model:
         try:
             with np.errstate(all="ignore"):
                 if method in FIXED:
-                    clip = [off for s, off in zip(prog.ir.states, prog.analysis.offsets) if s.non_negative]
-                    return integrate_fixed(rhs, y0, grid.t0, grid.dt, grid.nsteps, grid.save_times, method,
-                                           clip, check)
+                    a = prog.analysis
+                    hooks = StepHooks(
+                        clip=tuple(off for s, off in zip(prog.ir.states, a.offsets) if s.non_negative),
+                        check=check, registers=a.reg_offsets[0][0] if a.reg_offsets else 0,
+                        update=None if prog.update is None else
+                        (lambda t, y: prog.update(np.float64(t), y, P, S, clock)))
+                    return integrate_fixed(rhs, y0, grid, method, hooks)
+                if prog.ir.registers:
+                    owner = next(v.name for v in prog.ir.vars if v.idx == prog.ir.registers[0].owner)
+                    raise ParameterError(
+                        f"{self.path}: variable {owner!r} uses DELAY FIXED, SAMPLE IF TRUE or DELAY N with a "
+                        f"varying delay time, which step once per TIME STEP: run it with method='euler' or 'rk4'")
                 switches = list(prog.switches(P, S, clock, grid.tf)) + list(series_switch) + \
                     list(opts.switch_times)
                 if prog.analysis.has_noise:
                     switches += list(grid.t0 + grid.dt * np.arange(1, grid.nsteps + 1))
-                return integrate_adaptive(rhs, y0, (grid.t0, grid.tf), grid.save_times, method, opts.rtol,
-                                          opts.atol, switches, clock, opts.max_step,
+                setup = Adaptive(method=method, rtol=opts.rtol, atol=opts.atol, max_step=opts.max_step,
+                                 switch_times=tuple(switches))
+                return integrate_adaptive(rhs, y0, grid, setup, clock,
                                           check if check is not None else finite_check(prog.strict_rows))
         except NonFiniteState as exc:
             raise checks.diagnose(self, prog, P, S, clock, exc.t, exc.y) from None

@@ -6,6 +6,7 @@ methods accept a step only when every member's own RMS error is within tolerance
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,11 +124,23 @@ def finite_check(strict_rows):
     return lambda y: bool(np.isfinite(y[strict]).all() and not np.isinf(y).any())
 
 
-def integrate_fixed(rhs, y0, t0, dt, nsteps, save_times, method, clip_blocks, check):
-    """Euler or classic RK4 at a fixed TIME STEP, Vensim's way (state saved before the step).
+@dataclass(frozen=True)
+class StepHooks:
+    """What a fixed step does besides integrating: ``clip`` (start, stop) row blocks held at or
+    above zero (non-negative stocks); ``check`` None or ``ok(array)`` from :func:`finite_check`;
+    ``update(t, y)`` the next values of the register rows from ``registers`` on (taken at the
+    step's start, written after the step)."""
 
-    ``check``: None, or ``ok(array)`` from :func:`finite_check`.
-    """
+    clip: tuple = ()
+    check: Callable[[np.ndarray], bool] | None = None
+    update: Callable[[float, np.ndarray], np.ndarray] | None = None
+    registers: int = 0
+
+
+def integrate_fixed(rhs, y0, grid: TimeGrid, method: str, hooks: StepHooks):
+    """Euler or classic RK4 at a fixed TIME STEP, Vensim's way (state saved before the step)."""
+    t0, dt, nsteps, save_times = grid.t0, grid.dt, grid.nsteps, grid.save_times
+    check, clip_blocks = hooks.check, hooks.clip
     save_at = save_indices(t0, dt, save_times)
     out = np.empty((len(save_times),) + y0.shape)
     y = y0.copy()
@@ -140,6 +153,7 @@ def integrate_fixed(rhs, y0, t0, dt, nsteps, save_times, method, clip_blocks, ch
         if k == nsteps or pos >= len(save_at):
             break
         t = t0 + k * dt
+        nxt = hooks.update(t, y) if hooks.update is not None else None
         if method == "euler":
             dy = rhs(t, y)
             nfev += 1
@@ -157,6 +171,8 @@ def integrate_fixed(rhs, y0, t0, dt, nsteps, save_times, method, clip_blocks, ch
             y = y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         for a, b in clip_blocks:
             np.maximum(y[a:b], 0.0, out=y[a:b])
+        if nxt is not None:
+            y[hooks.registers:] = nxt
         if check is not None and not check(y):
             raise NonFiniteState(t + dt, y)
     if pos < len(save_at):
@@ -164,12 +180,24 @@ def integrate_fixed(rhs, y0, t0, dt, nsteps, save_times, method, clip_blocks, ch
     return out, SolverStats(method=method, nfev=nfev, steps=nsteps, segments=1)
 
 
-def integrate_adaptive(rhs, y0, t_span, save_times, method, rtol, atol, switch_times, clock,
-                       max_step=np.inf, check=None):
+@dataclass(frozen=True)
+class Adaptive:
+    """An adaptive method and its settings; ``switch_times`` are where the inputs jump."""
+
+    method: str
+    rtol: float
+    atol: float
+    max_step: float = np.inf
+    switch_times: tuple = ()
+
+
+def integrate_adaptive(rhs, y0, grid: TimeGrid, setup: Adaptive, clock, check=None):
     """scipy ``solve_ivp``, restarted at every known discontinuity of the inputs.
 
     ``check``: None (derivatives must be finite), or ``ok(array)`` from :func:`finite_check`.
     """
+    t_span, save_times, method = (grid.t0, grid.tf), grid.save_times, setup.method
+    rtol, atol, max_step, switch_times = setup.rtol, setup.atol, setup.max_step, setup.switch_times
     if check is None:
         check = finite_check(np.ones(y0.shape[0], dtype=bool))
     from scipy.integrate import DOP853, RK23, RK45, solve_ivp  # imported when first needed: ~0.5 s

@@ -1,7 +1,7 @@
 """SDXorg conformance models (../shared/conformance, beside the project) through the engine.
 
 Expected state: at least 70 models match Vensim's canonical output; the models using
-out-of-scope features (DELAY FIXED, GET DATA, GET XLS CONSTANTS) load with
+features the engine does not run yet (GET DATA, GET XLS CONSTANTS) load with
 UnsupportedFeatureError and count as "unsupported" - never a crash, never a silent wrong answer.
 """
 from __future__ import annotations
@@ -21,7 +21,6 @@ pytestmark = pytest.mark.skipif(
     reason=f"{SHARED_CONFORMANCE} is absent: the shared conformance models live beside the project, not in it")
 
 OUT_OF_SCOPE = {
-    "delay_pipeline": "DELAY FIXED",
     "partial_range_definitions": "DATA",
     "with_lookup": "GET XLS/DIRECT CONSTANTS",
 }
@@ -91,7 +90,7 @@ def test_cli_conformance_prints_summary_and_writes_json(tmp_path, capsys):
     assert {"folder", "model", "outcome", "compared", "worst_column", "worst_error", "message"} <= set(data[0])
     names = {Path(d["folder"]).name: d for d in data}
     assert names["teacup"]["outcome"] == "match"
-    assert names["delay_pipeline"]["outcome"] == "unsupported"
+    assert names["delay_pipeline"]["outcome"] == "match"  # DELAY FIXED
 
 
 def test_cli_conformance_missing_folder(tmp_path, capsys):

@@ -19,8 +19,7 @@ def load_error(write_mdl, body, exc=simulator.ModelLoadError, **ctl):
 # ---------------------------------------------------------------------- unsupported features
 @pytest.mark.parametrize("expr,function", [
     ("GET TIME VALUE(0, 0, 0)", "GET TIME VALUE"),
-    ("DELAY FIXED(inp, 1, 0)", "DELAY FIXED"),
-    ("SAMPLE IF TRUE(Time > 2, inp, 0)", "SAMPLE IF TRUE"),
+    ("GAME(inp)", "GAME"),
     ("FORECAST(inp, 2, 1)", "FORECAST"),
 ])
 def test_unsupported_function_names_function_variable_and_file(write_mdl, expr, function):

@@ -14,6 +14,7 @@ from .nodes import (
     Binary,
     ByClock,
     Cells,
+    DiscreteRef,
     Expr,
     If,
     InitialRef,
@@ -63,6 +64,8 @@ def refs(expr: Expr) -> set[Node]:
             out.add(("s", e.state))
         elif isinstance(e, InitialRef):
             out.add(("i", e.initial))
+        elif isinstance(e, DiscreteRef):
+            out.add(("r", e.register))
     return out
 
 
@@ -72,7 +75,7 @@ def lookups_read(expr: Expr) -> set[int]:
 
 def moves_with_time(expr: Expr) -> bool:
     """True when the expression changes during a run by itself (time, a state, noise)."""
-    return any(isinstance(e, (Time, SwitchTime, StateRef, Noise)) for e in walk(expr))
+    return any(isinstance(e, (Time, SwitchTime, StateRef, DiscreteRef, Noise)) for e in walk(expr))
 
 
 def reads_clock(expr: Expr) -> bool:
@@ -91,7 +94,8 @@ class Analysis:
     init_order: tuple  # nodes, in evaluation order at the initial time
     run_statics: tuple  # static var idx the run-time code reads
     offsets: tuple  # (start, stop) rows of each state in the state vector
-    n_state: int
+    reg_offsets: tuple  # (start, stop) rows of each register (slot-major), after the states
+    n_state: int  # rows of the state vector: states, then registers
     na_vars: frozenset  # var idx that may carry NaN as data (:NA:, missing values)
     strict_rows: np.ndarray  # state rows that must stay finite
     init_reads_clock: bool
@@ -117,6 +121,8 @@ def analyse(ir: ModelIR) -> Analysis:
         init_deps[("s", s.sid)] = refs(s.init)
     for i in ir.initials:
         init_deps[("i", i.iid)] = refs(i.expr)
+    for r in ir.registers:
+        init_deps[("r", r.rid)] = refs(r.init)
 
     dynamic: set[int] = set()
     seen: dict[int, bool] = {}
@@ -138,6 +144,8 @@ def analyse(ir: ModelIR) -> Analysis:
         names[("s", s.sid)] = f"a stock or delay in {by_idx[s.owner].name!r}"
     for i in ir.initials:
         names[("i", i.iid)] = f"INITIAL in {by_idx[i.owner].name!r}"
+    for r in ir.registers:
+        names[("r", r.rid)] = f"a DELAY FIXED or SAMPLE IF TRUE in {by_idx[r.owner].name!r}"
     dyn_nodes = [("v", i) for i in sorted(dynamic)]
     run_order = _toposort(dyn_nodes, lambda n: [d for d in run_deps[n] if d[0] == "v" and d[1] in dynamic],
                           names, f"{ir.path}: algebraic loop (a cycle of auxiliaries not broken by a stock)")
@@ -147,26 +155,35 @@ def analyse(ir: ModelIR) -> Analysis:
     statics: set[int] = set()
     for idx in dynamic:
         statics |= {j for k, j in run_deps[("v", idx)] if k == "v" and j not in dynamic}
-    for s in ir.states:
-        statics |= {j for k, j in refs(s.flow) if k == "v" and j not in dynamic}
+    for e in [s.flow for s in ir.states] + [r.update for r in ir.registers]:
+        statics |= {j for k, j in refs(e) if k == "v" and j not in dynamic}
     offsets, off = [], 0
     for s in ir.states:
         n = int(np.prod(s.shape)) if s.shape else 1
         offsets.append((off, off + n))
         off += n
+    reg_offsets = []
+    for r in ir.registers:
+        n = r.length * (int(np.prod(r.shape)) if r.shape else 1)
+        reg_offsets.append((off, off + n))
+        off += n
     na = _na_nodes(ir, run_deps, init_deps)
     strict = np.ones(off, dtype=bool)
     for s, (a, b) in zip(ir.states, offsets):
         strict[a:b] = ("s", s.sid) not in na
+    for r, (a, b) in zip(ir.registers, reg_offsets):
+        strict[a:b] = ("r", r.rid) not in na
     init_exprs = [p.init for v in ir.vars for p in v.pieces] + [s.init for s in ir.states] + \
-        [i.expr for i in ir.initials]
+        [i.expr for i in ir.initials] + [r.init for r in ir.registers]
     run_size = sum(size(p.run) * (int(np.prod(p.shape)) if p.shape else 1)
                    for i in dynamic for p in by_idx[i].pieces)
     run_size += sum(size(s.flow) * (int(np.prod(s.shape)) if s.shape else 1) for s in ir.states)
     run_nodes = sum(size(p.run) for i in dynamic for p in by_idx[i].pieces) + sum(size(s.flow) for s in ir.states)
+    run_nodes += sum(size(r.update) for r in ir.registers)
     return Analysis(
         dynamic=frozenset(dynamic), run_order=tuple(n[1] for n in run_order), init_order=tuple(init_order),
         run_statics=tuple(sorted(j for j in statics if by_idx[j].kind != "lookup")), offsets=tuple(offsets),
+        reg_offsets=tuple(reg_offsets),
         n_state=off, na_vars=frozenset(i for k, i in na if k == "v"), strict_rows=strict,
         init_reads_clock=any(reads_clock(e) for e in init_exprs) or bool(ir.noises),
         has_noise=bool(ir.noises), run_size=run_size, run_nodes=run_nodes)
@@ -180,6 +197,8 @@ def dependencies(ir: ModelIR) -> dict[int, set[int]]:
         owned.setdefault(s.owner, []).extend([s.flow, s.init])
     for i in ir.initials:
         owned.setdefault(i.owner, []).append(i.expr)
+    for r in ir.registers:
+        owned.setdefault(r.owner, []).extend([r.init, r.update])
     out: dict[int, set[int]] = {}
     for v in ir.vars:
         exprs = [e for p in v.pieces for e in (p.run, p.init)] + owned.get(v.idx, [])
@@ -205,7 +224,7 @@ def _na_nodes(ir: ModelIR, run_deps, init_deps) -> set[Node]:
                 na.add(node)
         elif v.kind == "aux":
             exprs = [e for p in v.pieces for e in (p.run, p.init)]
-            if any(_has_na(e, na_tables) for e in exprs):
+            if any(_has_na(e, na_tables) for e in exprs) or not _covers(v):
                 na.add(node)
             deps[node] = run_deps[node] | init_deps[node]
     for s in ir.states:
@@ -218,6 +237,11 @@ def _na_nodes(ir: ModelIR, run_deps, init_deps) -> set[Node]:
         if _has_na(i.expr, na_tables):
             na.add(node)
         deps[node] = refs(i.expr)
+    for r in ir.registers:
+        node = ("r", r.rid)
+        if _has_na(r.init, na_tables) or _has_na(r.update, na_tables):
+            na.add(node)
+        deps[node] = refs(r.init) | refs(r.update)
     changed = True
     while changed:
         changed = False
@@ -226,6 +250,14 @@ def _na_nodes(ir: ModelIR, run_deps, init_deps) -> set[Node]:
                 na.add(node)
                 changed = True
     return na
+
+
+def _covers(var) -> bool:
+    """True when the variable's equations define every one of its cells."""
+    if any(p.cells is None for p in var.pieces):
+        return True
+    size = int(np.prod(var.shape)) if var.shape else 1
+    return len({dst for p in var.pieces for _, dst in p.cells}) == size
 
 
 def _has_na(expr: Expr, na_tables: set[int]) -> bool:

@@ -13,14 +13,16 @@ import numpy as np
 
 from ..errors import ModelLoadError, UnsupportedFeatureError
 from ..loader import Element, ModelSource
-from ..names import suggest
+from ..names import normalize, suggest
 from . import stateful as st
 from .dims import Ctx, Dims
 from .evaluate import NotStatic, evaluate
 from .lower import NUMBER_TYPES, ExprLowerer
-from .nodes import Expr, Initial, ModelIR, NoiseSite, Piece, State, SwitchSite, Table, Var
+from .nodes import Expr, Initial, ModelIR, NoiseSite, Piece, Register, State, SwitchSite, Table, Var
 
 MAX_ORDER = 1000  # DELAY N / SMOOTH N: one state per stage and cell; beyond this a typo, not a model
+MAX_PIPELINE = 100_000  # DELAY FIXED: slots per cell (delay time / TIME STEP)
+TIME_CALLS = {"step", "ramp", "pulse", "pulse_train", "random_uniform", "random_normal"}
 NOISE_SITE_BASE = 1_000_000  # noise streams are seeded by (seed, site, member)
 
 
@@ -50,6 +52,8 @@ class Builder:
         self.vars: dict[str, VarDecl] = {}
         self.states: list[State | None] = []
         self.initials: list[Initial | None] = []
+        self.registers: list[Register | None] = []
+        self._varies: dict[str, bool] = {}
         self.tables: list[Table] = []
         self._table_ids: dict[int, int] = {}
         self.switches: list[SwitchSite] = []
@@ -114,6 +118,44 @@ class Builder:
 
     def set_initial(self, initial: Initial) -> None:
         self.initials[initial.iid] = initial
+
+    def new_register(self) -> int:
+        self.registers.append(None)
+        return len(self.registers) - 1
+
+    def set_register(self, reg: Register) -> None:
+        self.registers[reg.rid] = reg
+
+    def time_step(self) -> float | None:
+        """The model file's TIME STEP when it is a number (run options do not change structure)."""
+        v = self.vars.get("time_step")
+        return self._control_literal("time_step", 1.0) if v is not None and v.kind == "const" else None
+
+    def varies(self, node) -> bool:
+        """True when an expression may change during a run (reads Time, a time function, a
+        stateful function, or a variable that does), judged from the syntax trees."""
+        kind = type(node).__name__
+        if kind == "ReferenceStructure":
+            key = normalize(node.reference)
+            if key == "time":
+                return True
+            var = self.vars.get(key)
+            if var is None or var.kind != "aux":
+                return False
+            if key not in self._varies:
+                self._varies[key] = False  # provisional: a cycle is not a reason to vary
+                self._varies[key] = any(self.varies(c.ast) for c in var.element.components)
+            return self._varies[key] or self.overrides.get(var.idx) == "series"
+        if kind == "CallStructure" and type(node.function).__name__ == "ReferenceStructure" \
+                and normalize(node.function.reference) in TIME_CALLS:
+            return True
+        if kind.endswith("Structure") and kind not in ("ArithmeticStructure", "LogicStructure", "CallStructure",
+                                                         "ReferenceStructure", "InlineLookupsStructure",
+                                                         "SubscriptsReferenceStructure", "LookupsStructure"):
+            return kind != "InitialStructure"  # every other stateful function moves with time
+        children = [getattr(node, f) for f in node.__dataclass_fields__] if hasattr(node, "__dataclass_fields__") \
+            else list(node) if isinstance(node, (list, tuple)) else []
+        return any(self.varies(c) for c in children)
 
     def inline_table(self, lookups, ctx: Ctx) -> int:
         tid = self._table_ids.get(id(lookups))
@@ -213,8 +255,10 @@ class Builder:
             for v in sorted(self.vars.values(), key=lambda v: v.idx))
         defaults, lookup_tables = self._defaults()
         assert all(s is not None for s in self.states) and all(i is not None for i in self.initials)
+        assert all(r is not None for r in self.registers)
         return ModelIR(path=str(self.path), vars=variables, states=tuple(self.states),  # type: ignore[arg-type]
                        initials=tuple(self.initials), tables=tuple(self.tables),  # type: ignore[arg-type]
+                       registers=tuple(self.registers),  # type: ignore[arg-type]
                        switches=tuple(self.switches), noises=tuple(self.noises),
                        lookup_tables=lookup_tables, defaults=defaults)
 

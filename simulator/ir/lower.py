@@ -33,8 +33,7 @@ COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 3}
 UNSUPPORTED_STRUCTURES = {
     "GameStructure": "GAME", "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
-    "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY", "DelayFixedStructure": "DELAY FIXED",
-    "ForecastStructure": "FORECAST", "SampleIfTrueStructure": "SAMPLE IF TRUE",
+    "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY", "ForecastStructure": "FORECAST",
     "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS", "GetDataStructure": "GET XLS/DIRECT DATA",
     "GetConstantsStructure": "GET XLS/DIRECT CONSTANTS", "DataStructure": "DATA",
 }
@@ -248,7 +247,13 @@ class ExprLowerer:
         return self.m.stateful(node, ctx, "delay", int(node.order))
 
     def _DelayNStructure(self, node, ctx):
-        return self.m.stateful(node, ctx, "delay", self.m.static_order(node.order, ctx))
+        return self.m.stateful(node, ctx, "delay_n", self.m.static_order(node.order, ctx))
+
+    def _DelayFixedStructure(self, node, ctx):
+        return self.m.stateful(node, ctx, "delay_fixed", 1)
+
+    def _SampleIfTrueStructure(self, node, ctx):
+        return self.m.stateful(node, ctx, "sample", 1)
 
     def _TrendStructure(self, node, ctx):
         return self.m.stateful(node, ctx, "trend", 1)

@@ -119,6 +119,14 @@ class StateRef:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscreteRef:
+    """Slot ``slot`` of discrete register ``register`` (same cells as its context)."""
+
+    register: int
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
 class InitialRef:
     """A value computed once at the initial time (Vensim's INITIAL), same cells as its context."""
 
@@ -175,8 +183,8 @@ class Noise:
     site: int
 
 
-Expr = Union[Num, Cells, AxisValue, Time, TimeStep, SwitchTime, ByClock, Ref, StateRef, InitialRef,
-             Unary, Binary, If, Lookup, Reduce, Noise]
+Expr = Union[Num, Cells, AxisValue, Time, TimeStep, SwitchTime, ByClock, Ref, StateRef, DiscreteRef,
+             InitialRef, Unary, Binary, If, Lookup, Reduce, Noise]
 
 
 # ----------------------------------------------------------------------------- model parts
@@ -224,6 +232,22 @@ class State:
 
 
 @dataclass(frozen=True, slots=True)
+class Register:
+    """A shift register of ``length`` slots over ``shape``, stepped once per TIME STEP (fixed-step
+    methods only): every slot starts at ``init``; after each step, ``update`` (evaluated at the
+    step's start) enters slot 0 and every other slot takes its neighbour's old value. DELAY FIXED
+    (a pipeline), SAMPLE IF TRUE (one slot) and DELAY N with a varying delay time (the delay times
+    travelling with the stages) are registers."""
+
+    rid: int
+    owner: int
+    shape: tuple[int, ...]
+    length: int
+    init: Expr
+    update: Expr
+
+
+@dataclass(frozen=True, slots=True)
 class Initial:
     """A value fixed at the initial time (Vensim's INITIAL), over ``shape``."""
 
@@ -266,6 +290,7 @@ class ModelIR:
     vars: tuple[Var, ...]
     states: tuple[State, ...]
     initials: tuple[Initial, ...]
+    registers: tuple[Register, ...]
     tables: tuple[Table, ...]
     switches: tuple[SwitchSite, ...]
     noises: tuple[NoiseSite, ...]

@@ -23,6 +23,7 @@ from .nodes import (
     Binary,
     ByClock,
     Cells,
+    DiscreteRef,
     Expr,
     Fixed,
     If,
@@ -58,6 +59,12 @@ def validate(ir: ModelIR) -> None:
         v.shape(s.shape, where)
         v.expr(s.flow, s.shape, where)
         v.expr(s.init, s.shape, where)
+    for r in ir.registers:
+        where = f"register {r.rid}"
+        v.shape(r.shape, where)
+        v.check(isinstance(r.length, int) and r.length >= 1, f"{where}: length")
+        v.expr(r.init, r.shape, where)
+        v.expr(r.update, r.shape, where)
     for i in ir.initials:
         v.shape(i.shape, f"initial {i.iid}")
         v.expr(i.expr, i.shape, f"initial {i.iid}")
@@ -91,6 +98,7 @@ class _Validator:
         self.vars = {var.idx: var for var in ir.vars}
         self.states = {s.sid: s for s in ir.states}
         self.initials = {i.iid: i for i in ir.initials}
+        self.registers = {r.rid: r for r in ir.registers}
         self.sites = {n.site: n for n in ir.noises}
         if len(self.vars) != len(ir.vars):
             raise IRError(f"{ir.path}: internal: two variables share an index")
@@ -153,6 +161,10 @@ class _Validator:
         elif isinstance(e, StateRef):
             s = self.states.get(e.state)
             self.check(s is not None and s.shape == ctx, f"{where}: state {e.state} in a context of {ctx}")
+        elif isinstance(e, DiscreteRef):
+            r = self.registers.get(e.register)
+            self.check(r is not None and r.shape == ctx and 0 <= e.slot < r.length,
+                       f"{where}: register {e.register} slot {e.slot}")
         elif isinstance(e, InitialRef):
             i = self.initials.get(e.initial)
             self.check(i is not None and i.shape == ctx, f"{where}: initial {e.initial}")

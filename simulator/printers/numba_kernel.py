@@ -7,7 +7,7 @@ import tokenize
 
 CHUNK = 16  # members per output buffer in the parallel driver
 ARGS = ("yinit, wshared, wpm, wpmrow, tabx, taby, taboff, serx, sery, sermeta, act_row, act_ser, "
-        "t0, dt, nsteps, rk, check, save_at, save_t, colmap, out")
+        "t0, dt, nsteps, rk, check, strict, save_at, save_t, colmap, out")
 
 
 def _block(lines, depth):
@@ -27,7 +27,8 @@ def assemble(header: str, n: int, ntables: int, slow: list, body: list, clip: li
     for t in range(ntables):
         head += [f"tl{t} = taboff[{t}]", f"th{t} = taboff[{t + 1}]"]
     head += [f"y = np.empty({n})", f"x = np.empty({n})", f"d = np.zeros({n})", f"k1 = np.zeros({n})",
-             f"k2 = np.zeros({n})", f"k3 = np.zeros({n})", f"vals = np.empty({max(len(writes), 1)})",
+             f"k2 = np.zeros({n})", f"k3 = np.zeros({n})", f"u = np.empty({n})",
+             f"vals = np.empty({max(len(writes), 1)})",
              f"for j in range({n}):", "    y[j] = yinit[j, m]",
              "nsv = save_at.shape[0]", "k = 0", "pos = 0", "stage = 0", "saving = False", "t = t0", "tt = t0"]
     loop = ["if stage == 0:",
@@ -60,7 +61,8 @@ def assemble(header: str, n: int, ntables: int, slow: list, body: list, clip: li
              "    if k == nsteps or pos >= nsv:", "        break",
              "    if tt != t:", "        continue",
              "if stage == 0 and check:",
-             f"    for j in range({n}):", "        if d[j] - d[j] != 0.0:", "            return 1",
+             f"    for j in range({n}):", "        if d[j] - d[j] != 0.0 and (strict[j] or d[j] == d[j]):",
+             "            return 1",
              "if rk:",
              "    if stage < 3:",
              f"        for j in range({n}):",
@@ -74,8 +76,8 @@ def assemble(header: str, n: int, ntables: int, slow: list, body: list, clip: li
              "else:",
              f"    for j in range({n}):", "        y[j] = y[j] + dt * d[j]"]
     loop += clip
-    loop += ["if check:", f"    for j in range({n}):", "        if y[j] - y[j] != 0.0:", "            return 1",
-             "k += 1"]
+    loop += ["if check:", f"    for j in range({n}):", "        if y[j] - y[j] != 0.0 and (strict[j] or y[j] == y[j]):",
+             "            return 1", "k += 1"]
     L += _block(head, 1) + ["    while True:"] + _block(loop, 2) + ["    return 0", ""]
     L += ["", "@njit(cache=True, nogil=True)", f"def run_serial({ARGS}, bad):",
           "    for m in range(bad.shape[0]):",
@@ -100,8 +102,8 @@ _ALLOWED_NAMES = frozenset("""
     import numpy as np from numba njit prange simulator printers numba_rt rtf cache error_model nogil
     parallel True False def for in range if elif else while break continue return and or not max copy
     shape int64 empty zeros member run_serial run_parallel m yinit wshared wpm wpmrow tabx taby taboff serx
-    sery sermeta act_row act_ser t0 dt nsteps rk check save_at save_t colmap out bad nrows w wb nact r q y
-    x d j k1 k2 k3 vals nsv k pos stage saving t tt abs mo nm c m0 m1 buf min nan inf exp sqrt log sin cos
+    sery sermeta act_row act_ser t0 dt nsteps rk check strict save_at save_t colmap out bad nrows w wb nact r q y
+    x d j k1 k2 k3 u vals nsv k pos stage saving t tt abs mo nm c m0 m1 buf min nan inf exp sqrt log sin cos
     tan arcsin arccos arctan sinh cosh tanh trunc fmin fmax pymod interp extrapolate hold_backward
     look_forward series square""".split())
 _ALLOWED_STRINGS = frozenset({"'numpy'"})

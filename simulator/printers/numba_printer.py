@@ -27,6 +27,7 @@ from ..ir.nodes import (
     Binary,
     ByClock,
     Cells,
+    DiscreteRef,
     Expr,
     If,
     InitialRef,
@@ -151,6 +152,10 @@ class NumbaPrinter:
             return self.var_name(e.var, ref_cell(e.index, var.shape, cell) if var.dims else 0)
         if isinstance(e, StateRef):
             return f"x[{self.state_row(e.state, flat_index(cell, self.ir.states[e.state].shape))}]"
+        if isinstance(e, DiscreteRef):
+            r = self.ir.registers[e.register]
+            size = int(np.prod(r.shape)) if r.shape else 1
+            return f"x[{self.a.reg_offsets[e.register][0] + e.slot * size + flat_index(cell, r.shape)}]"
         if isinstance(e, InitialRef):
             return self.row(("initial", e.initial, flat_index(cell, self.ir.initials[e.initial].shape)))
         if isinstance(e, Unary):
@@ -230,6 +235,21 @@ class NumbaPrinter:
                 out.append(f"d[{self.state_row(s.sid, flat_index(cell, s.shape))}] = {self.expr(s.flow, cell)}")
         return out
 
+    def register_lines(self) -> tuple[list[str], list[str]]:
+        """The registers' next values, taken at the step's start (``u``), and their commit to ``y``."""
+        take, commit = [], []
+        first = self.a.reg_offsets[0][0] if self.a.reg_offsets else 0
+        for r, (lo, hi) in zip(self.ir.registers, self.a.reg_offsets):
+            size = (hi - lo) // r.length
+            for cell in _cells(r.shape):
+                f = flat_index(cell, r.shape)
+                take.append(f"u[{lo - first + f}] = {self.expr(r.update, cell)}")
+            for row in range(lo + size, hi):
+                take.append(f"u[{row - first}] = x[{row - size}]")
+        if take:
+            commit = [f"for j in range({first}, {self.a.n_state}):", f"    y[j] = u[j - {first}]"]
+        return take, commit
+
     def plan(self) -> FusedPlan:
         ir, a = self.ir, self.a
         if any(v.series for v in ir.vars):
@@ -251,10 +271,16 @@ class NumbaPrinter:
             for f in range(int(np.prod(var.shape)) if var.shape else 1):
                 writes.append(f"vals[{len(cells)}] = {self.var_name(var.idx, f)}")
                 cells.append((var.idx, f))
-        src = assemble(self.header, a.n_state, len(self.table_list), slow, body, clip, writes)
+        take, commit = self.register_lines()
+        src = assemble(self.header, a.n_state, len(self.table_list), slow, body + _under_stage0(take),
+                       clip + commit, writes)
         check_source(src)
         rows = sorted(self.rows, key=lambda k: self.rows[k])
         return FusedPlan(source=src, n_state=a.n_state, rows=rows, tables=list(self.table_list), cells=cells)
+
+
+def _under_stage0(lines: list[str]) -> list[str]:
+    return ["if stage == 0:"] + ["    " + ln for ln in lines] if lines else []
 
 
 def _static_order(ir: ModelIR, static: list[int]) -> list[int]:

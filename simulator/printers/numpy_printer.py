@@ -7,7 +7,9 @@ The product, :class:`Program`, holds four generated functions and the data they 
 * ``rhs(t, y, P, S, C) -> dy``: derivatives of the state array ``y`` (n_state, members);
 * ``values(t, y, P, S, C) -> dict``: every variable at one time, for output;
 * ``switches(P, S, C, t_end) -> list``: switch times of STEP/RAMP/PULSE with run-constant
-  arguments, where adaptive solvers restart.
+  arguments, where adaptive solvers restart;
+* ``update(t, y, P, S, C) -> rows``: the registers' next values (DELAY FIXED, SAMPLE IF TRUE),
+  taken once per fixed step (None when the model has no register).
 
 The printer dispatches on IR node classes only. The source holds engine-made names (``v12``,
 ``st3``, ``_k7``, ``rt.reduce``) and nothing else: numbers are constants of the namespace.
@@ -28,6 +30,7 @@ from ..ir.nodes import (
     Binary,
     ByClock,
     Cells,
+    DiscreteRef,
     Expr,
     Fixed,
     If,
@@ -70,6 +73,7 @@ class Program:
     rhs: Any
     values: Any
     switches: Any
+    update: Any
     source_text: str
     defaults: dict = field(default_factory=dict)  # var idx -> default parameter value (P entry)
 
@@ -141,6 +145,8 @@ class NumpyPrinter:
             return self.indexed(f"v{e.var}", self.vars[e.var].shape, e.index, ctx)
         if isinstance(e, StateRef):
             return f"st{e.state}"
+        if isinstance(e, DiscreteRef):
+            return f"reg{e.register}[{e.slot}]"
         if isinstance(e, InitialRef):
             return f"ini{e.initial}"
         if isinstance(e, Unary):
@@ -236,17 +242,26 @@ class NumpyPrinter:
             elif kind == "s":
                 s = ir.states[k]
                 L.append(f"    st{k} = rt.full({self.expr(s.init, s.shape)}, {s.shape!r})")
+            elif kind == "r":
+                r = ir.registers[k]
+                L += [f"    reg{k} = rt.full({self.expr(r.init, r.shape)}, {r.shape!r})",
+                      f"    reg{k} = np.broadcast_to(reg{k}[None], ({r.length},) + reg{k}.shape)"]
             else:
                 i = ir.initials[k]
                 L += [f"    ini{k} = {self.expr(i.expr, i.shape)}", f"    S[{INITIAL_SLOT + k}] = ini{k}"]
         L.append(f"    y = np.empty(({a.n_state}, M))")
         for s, (lo, hi) in zip(ir.states, a.offsets):
             L.append(f"    y[{lo}:{hi}] = np.broadcast_to(st{s.sid}, {s.shape!r} + (M,)).reshape({hi - lo}, M)")
+        for r, (lo, hi) in zip(ir.registers, a.reg_offsets):
+            shp = (r.length,) + r.shape
+            L.append(f"    y[{lo}:{hi}] = np.broadcast_to(reg{r.rid}, {shp!r} + (M,)).reshape({hi - lo}, M)")
         L.append("    return y, S")
         body = []
         for s, (lo, hi) in zip(ir.states, a.offsets):
             body.append(f"    st{s.sid} = y[{lo}:{hi}].reshape({s.shape!r} + (y.shape[1],))" if s.shape
                         else f"    st{s.sid} = y[{lo}]")
+        for r, (lo, hi) in zip(ir.registers, a.reg_offsets):
+            body.append(f"    reg{r.rid} = y[{lo}:{hi}].reshape({(r.length,) + r.shape!r} + (y.shape[1],))")
         body += [f"    v{i} = S[{i}]" for i in a.run_statics]
         body += [f"    ini{i.iid} = S[{INITIAL_SLOT + i.iid}]" for i in ir.initials]
         for idx in a.run_order:
@@ -256,7 +271,19 @@ class NumpyPrinter:
             flow = self.expr(s.flow, s.shape)
             L.append(f"    dy[{lo}:{hi}].reshape({s.shape!r} + (y.shape[1],))[...] = {flow}" if s.shape
                      else f"    dy[{lo}] = {flow}")
+        if ir.registers:
+            L.append(f"    dy[{a.reg_offsets[0][0]}:] = 0.0")
         L.append("    return dy")
+        if ir.registers:
+            first = a.reg_offsets[0][0]
+            L += ["def _update(t, y, P, S, C):"] + body + [f"    u = np.empty(({a.n_state - first}, y.shape[1]))"]
+            for r, (lo, hi) in zip(ir.registers, a.reg_offsets):
+                size = (hi - lo) // r.length
+                L.append(f"    u[{lo - first}:{lo - first + size}].reshape({r.shape!r} + (y.shape[1],))[...] = "
+                         f"{self.expr(r.update, r.shape)}")
+                if r.length > 1:  # every other slot takes its neighbour's old value
+                    L.append(f"    u[{lo - first + size}:{hi - first}] = y[{lo}:{hi - size}]")
+            L.append("    return u")
         out = [f"{v.idx}: v{v.idx}" if v.idx in a.dynamic else f"{v.idx}: S[{v.idx}]"
                for v in ir.vars if v.kind != "lookup"]
         L += ["def _values(t, y, P, S, C):"] + body + ["    return {" + ", ".join(out) + "}"]
@@ -277,7 +304,7 @@ class NumpyPrinter:
         # the text is engine-made: identifiers of this printer and namespace constants only
         exec(compile(src, "<innosim numpy program>", "exec"), ns)  # noqa: S102
         return Program(ir=ir, analysis=a, init=ns["_init"], rhs=ns["_rhs"], values=ns["_values"],
-                       switches=ns["_switches"], source_text=src, defaults=defaults)
+                       switches=ns["_switches"], update=ns.get("_update"), source_text=src, defaults=defaults)
 
 
 def parameter_defaults(ir: ModelIR) -> dict:
