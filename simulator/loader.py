@@ -27,6 +27,8 @@ class Component:
     excepts: tuple[tuple[str, ...], ...]
     ast: object
     is_lookup: bool
+    is_data: bool = False  # a DATA equation (GET XLS/DIRECT DATA, or values given at run time)
+    data_keyword: str | None = None  # its interpolation: interpolate, hold_backward, look_forward, raw
 
 
 @dataclass(frozen=True)
@@ -115,13 +117,11 @@ def read_source(path: str | Path) -> ModelSource:
         comps = []
         for c in el.components:
             ctype = type(c).__name__
-            if ctype == "AbstractData":
-                raise UnsupportedFeatureError(
-                    f"{path}: variable {el.name!r} is a DATA variable (GET DATA / external data), "
-                    "which is not supported")
             lhs = tuple(normalize(s) for s in c.subscripts[0])
             exc = tuple(tuple(normalize(s) for s in ex) for ex in c.subscripts[1])
-            comps.append(Component(lhs=lhs, excepts=exc, ast=c.ast, is_lookup=ctype == "AbstractLookup"))
+            comps.append(Component(lhs=lhs, excepts=exc, ast=c.ast, is_lookup=ctype == "AbstractLookup",
+                                   is_data=ctype == "AbstractData",
+                                   data_keyword=getattr(c, "keyword", None) if ctype == "AbstractData" else None))
         if not comps:
             continue
         if key in elements:  # XMILE may repeat a name across sections; Vensim never
