@@ -8,10 +8,10 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ModelLoadError, UnsupportedFeatureError
+from .errors import ModelLoadError
 from .names import normalize
 from .subscripts import SubscriptSpace, build_space
 
@@ -45,11 +45,23 @@ class Element:
 
 
 @dataclass(frozen=True)
+class Macro:
+    """A :MACRO: definition: its parameters and its equations (the one named like the macro is
+    what a call returns)."""
+
+    name: str
+    key: str
+    params: tuple[str, ...]
+    elements: dict[str, Element]
+
+
+@dataclass(frozen=True)
 class ModelSource:
     path: Path
     sha256: str
     elements: dict[str, Element]
     subscripts: SubscriptSpace
+    macros: dict[str, Macro] = field(default_factory=dict)
 
 
 def _parse_error_message(path: Path, exc: Exception) -> str:
@@ -105,12 +117,18 @@ def read_source(path: str | Path) -> ModelSource:
     am = _abstract_model(path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     main = [s for s in am.sections if s.type == "main"]
-    macros = [s for s in am.sections if s.type != "main"]
-    if macros:
-        raise UnsupportedFeatureError(
-            f"{path}: macro {macros[0].name!r} is defined; macros are not supported")
     section = main[0]
     space = build_space(section.subscripts, str(path))
+    macros = {}
+    for s in am.sections:
+        if s.type != "main":
+            key = normalize(s.name)
+            macros[key] = Macro(name=s.name, key=key, params=tuple(normalize(p) for p in s.params),
+                                elements=_elements(s, path))
+    return ModelSource(path=path, sha256=sha, elements=_elements(section, path), subscripts=space, macros=macros)
+
+
+def _elements(section, path: Path) -> dict[str, Element]:
     elements: dict[str, Element] = {}
     for el in section.elements:
         key = normalize(el.name)
@@ -131,4 +149,4 @@ def read_source(path: str | Path) -> ModelSource:
             name=el.name, key=key, units=(el.units or "").strip(), limits=limits,
             documentation=(el.documentation or "").strip(), components=tuple(comps),
             is_control=type(el).__name__ == "AbstractControlElement" or key in CONTROL_NAMES)
-    return ModelSource(path=path, sha256=sha, elements=elements, subscripts=space)
+    return elements
