@@ -31,12 +31,14 @@ from .printers.numpy_printer import INITIAL_SLOT
 PARALLEL_MIN_MEMBERS = 16  # below this, thread start-up costs more than it saves
 # backend="auto" uses the kernel for models whose single run takes the numpy path at least this
 # long (judged from the model's size and number of steps, never from the ensemble size or from what
-# happens to be compiled); kernels over AUTO_MAX_KERNEL_LINES lines stay on numpy (compile time
-# grows faster than the kernel: ~900 lines take ~20 s, 6 000 lines over 3 minutes); a compile still
-# running after AUTO_COMPILE_SECONDS goes on in the background while the run (and the model's later
-# runs) use numpy. backend="numba" waits for the compiler, however long it takes.
+# happens to be compiled); kernels of more than AUTO_MAX_KERNEL_SIZE scalar operations stay on numpy
+# (compile time grows faster than the kernel: the flagship's ~2 500 take ~20 s, 13 000 over 3
+# minutes), and no backend prints one over MAX_KERNEL_SIZE; a compile still running after
+# AUTO_COMPILE_SECONDS goes on in the background while the run (and the model's later runs) use
+# numpy. backend="numba" waits for the compiler, however long it takes.
 AUTO_MIN_SECONDS = 0.05
-AUTO_MAX_KERNEL_LINES = 3000
+AUTO_MAX_KERNEL_SIZE = 6000
+MAX_KERNEL_SIZE = 50_000
 AUTO_COMPILE_SECONDS = 60.0
 NUMPY_SECONDS_PER_NODE = 0.6e-6  # numpy's cost of one IR node per derivative evaluation (any size)
 
@@ -138,10 +140,6 @@ class Kernel:
     origin: str = ""  # where the module came from: memory | disk | uncached
     compile_seconds: dict = field(default_factory=dict)  # driver -> seconds of its first compile/load
     last_seconds: float = 0.0  # time spent inside the compiled loop by the last call
-
-    @property
-    def lines(self) -> int:
-        return self.plan.source.count("\n")
 
     def _driver(self, cache, parallel: bool, args, limit: float | None):
         name = "run_parallel" if parallel else "run_serial"
@@ -303,6 +301,11 @@ def select(model, prog, variant, method: str, opts, nsteps: int):
     """
     if opts.backend == "auto" and numpy_seconds(prog, nsteps, method == "rk4") < AUTO_MIN_SECONDS:
         return None, "numpy (fused backend: auto leaves a run this short to numpy; backend='numba' forces it)"
+    size = prog.analysis.kernel_size
+    if size > MAX_KERNEL_SIZE or (opts.backend == "auto" and size > AUTO_MAX_KERNEL_SIZE):
+        why = "compiling it would take minutes; backend='numba' forces it" if size <= MAX_KERNEL_SIZE \
+            else f"the engine prints kernels of at most {MAX_KERNEL_SIZE:,}"
+        return None, f"numpy (fused backend: a kernel of {size:,} scalar operations is too large: {why})"
     base_kind = {v.idx: v.kind for v in model.program.ir.vars}
     kkey = frozenset((i, "const") for i, kind in variant if not (kind == "series" and base_kind[i] == "const"))
     kernel = model._fused.get(kkey)
@@ -318,9 +321,6 @@ def select(model, prog, variant, method: str, opts, nsteps: int):
         model._fused[kkey] = kernel
     if isinstance(kernel, str):
         return None, f"numpy (fused backend: {kernel})"
-    if opts.backend == "auto" and kernel.lines > AUTO_MAX_KERNEL_LINES:
-        return None, (f"numpy (fused backend: auto leaves a kernel of {kernel.lines} lines to numpy: "
-                      "compiling it would take minutes; backend='numba' forces it)")
     return kernel, "numba"
 
 

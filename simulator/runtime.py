@@ -71,6 +71,13 @@ def lookup_backward(x, table):
     return ys[i]
 
 
+def lookup_raw(x, table):
+    """Value at a table point, NaN between points (data read without interpolation)."""
+    xs, ys = table
+    i = np.clip(np.searchsorted(xs, x, side="left"), 0, len(xs) - 1)
+    return np.where(xs[i] == x, ys[i], np.nan)
+
+
 def lookup_many(fn, x, tables, tid):
     """Subscripted lookup: ``tid`` (broadcastable to x) selects the table for each cell."""
     x = np.asarray(x, dtype=float)

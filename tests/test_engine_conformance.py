@@ -1,8 +1,9 @@
 """SDXorg conformance models (../shared/conformance, beside the project) through the engine.
 
-Expected state: at least 70 models match Vensim's canonical output; the models using
-features the engine does not run yet (GET DATA, GET XLS CONSTANTS) load with
-UnsupportedFeatureError and count as "unsupported" - never a crash, never a silent wrong answer.
+Expected state: at least 70 models match Vensim's canonical output (with this runner's pointwise
+metric); nothing is "unsupported" any more: the models that once were (DELAY FIXED, GET DIRECT
+DATA, GET XLS CONSTANTS) match. A model the engine cannot run would count as "unsupported" -
+never a crash, never a silent wrong answer.
 """
 from __future__ import annotations
 
@@ -20,10 +21,7 @@ pytestmark = pytest.mark.skipif(
     not SHARED_CONFORMANCE.is_dir(),
     reason=f"{SHARED_CONFORMANCE} is absent: the shared conformance models live beside the project, not in it")
 
-OUT_OF_SCOPE = {
-    "partial_range_definitions": "DATA",
-    "with_lookup": "GET XLS/DIRECT CONSTANTS",
-}
+ONCE_UNSUPPORTED = ("delay_pipeline", "partial_range_definitions", "with_lookup")
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +43,13 @@ def test_at_least_70_models_match(results):
             assert r.compared > 0 and r.worst_error <= 1e-3, r
 
 
-def test_out_of_scope_models_are_unsupported(results):
+def test_models_once_unsupported_now_match(results):
     res, _ = results
     by_folder = {Path(r.folder).name: r for r in res}
-    present = [name for name in OUT_OF_SCOPE if (SHARED_CONFORMANCE / "tests" / name).is_dir()]
-    assert present, "none of the out-of-scope models is present"
+    present = [name for name in ONCE_UNSUPPORTED if (SHARED_CONFORMANCE / "tests" / name).is_dir()]
+    assert present, "none of those models is present"
     for name in present:
-        r = by_folder[name]
-        assert r.outcome == "unsupported", (name, r.outcome, r.message)
-        assert OUT_OF_SCOPE[name] in r.message
-        assert "variable '" in r.message and r.model in r.message
+        assert by_folder[name].outcome == "match", (name, by_folder[name].message)
 
 
 def test_unsupported_means_unsupported_feature_only(results):

@@ -32,16 +32,22 @@ def _run(path, backend="numpy", **kw):
     if backend == "numba":
         pytest.importorskip("numba")
     res = simulator.load(path).run(method="euler", options=RunOptions(backend=backend), **kw)
+    if backend == "numba" and "too large" in res.metadata["backend"]:
+        pytest.skip(f"{path.name}: {res.metadata['backend']}")
     if backend == "numba":
         assert res.metadata["backend"] == "numba", res.metadata["backend"]
     return res
 
 
 def _pysd(path, tmp_path):
+    """pysd's run of a copy of the model's folder (pysd writes its translation beside the model)."""
     pysd = pytest.importorskip("pysd")
-    copy = tmp_path / "pysd" / path.name
-    copy.parent.mkdir(exist_ok=True)
-    shutil.copy(path, copy)
+    folder = tmp_path / "pysd"
+    folder.mkdir(exist_ok=True)
+    for f in path.parent.iterdir():
+        if f.is_file() and f.suffix.lower() in (".mdl", ".xls", ".xlsx", ".csv", ".tab"):
+            shutil.copy(f, folder / f.name)
+    copy = folder / path.name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pysd.read_vensim(str(copy)).run()
@@ -84,7 +90,14 @@ def test_sdxorg_case_matches_vensim(case, backend):
     assert compared >= 1
 
 
-@pytest.mark.parametrize("case", CASES)
+PYSD_WRONG = {
+    "arguments": "pysd lowers DELAY3's order when 3 * TIME STEP exceeds the delay time, which Vensim "
+                 "does not (see test_pysd_lowers_delay3_order_where_vensim_does_not)",
+}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=PYSD_WRONG[c]))
+                                  if c in PYSD_WRONG else c for c in CASES])
 def test_sdxorg_case_matches_pysd(case, tmp_path):
     path = _model_file(SDX / case)
     assert_matches_pysd(_run(path).to_frame(), _pysd(path, tmp_path))
@@ -109,8 +122,8 @@ RULES = {
     # :NA: and its arithmetic: NaN propagates through +, MIN, IF THEN ELSE and a stock
     "na_arithmetic": (eq("v", "IF THEN ELSE(Time > 4, :NA:, Time)") + eq("w", "v * 2 + 1")
                       + eq("m", "MIN(v, 3)") + eq("s", "INTEG(v, 0)") + eq("c", ":NA:")),
-    # the order of DELAY3 and DELAY N drops while order * TIME STEP exceeds the delay time
-    "short_delays": (eq("inp", "STEP(10, 2) + Time") + eq("d3", "DELAY3(inp, 2)")
+    # the order of DELAY N drops while order * TIME STEP exceeds the delay time
+    "short_delays": (eq("inp", "STEP(10, 2) + Time") + eq("d3", "DELAY3(inp, 4)")
                      + eq("dn", "DELAY N(inp, 2.5, 1, 6)") + eq("dn_long", "DELAY N(inp, 8, 1, 4)")),
     # DELAY N whose delay time changes: every stage keeps the delay time it was filled with
     "delay_n_varying_time": (eq("inp", "STEP(10, 2) + Time") + eq("dt var", "3 + STEP(4, 6) - RAMP(0.25, 10, 14)")
@@ -137,12 +150,31 @@ def test_rule_matches_pysd(rule, tmp_path):
 
 
 def test_short_delay_orders_by_hand(tmp_path):
-    # DELAY3 of 2 with TIME STEP 1 is a second-order delay; DELAY N of 2.5 asked as 6th order, 2nd
+    # DELAY N of 2 asked as 5th order at TIME STEP 1 is second order (pysd's rule); DELAY3 of 2
+    # stays third order (Vensim's output for the SDXorg case "arguments")
     path = tmp_path / "m.mdl"
-    body = eq("inp", "STEP(1, 1)") + eq("d3", "DELAY3(inp, 2)") + eq("d2", "DELAY N(inp, 2, 0, 2)")
+    body = (eq("inp", "STEP(1, 1)") + eq("dn", "DELAY N(inp, 2, 0, 5)") + eq("d2", "DELAY N(inp, 2, 0, 2)")
+            + eq("d3", "DELAY3(inp, 2)") + eq("n3", "DELAY N(inp, 2, 0, 3)"))
     path.write_text(mdl_text(body, final_time=8, time_step=1, saveper=1), encoding="utf-8")
     res = _run(path)
-    np.testing.assert_array_equal(res["d3"], res["d2"])
+    np.testing.assert_array_equal(res["dn"], res["d2"])
+    assert not np.allclose(res["d3"], res["d2"])
+
+
+def test_pysd_lowers_delay3_order_where_vensim_does_not(tmp_path):
+    """pysd is wrong here: it applies DELAY N's order rule to DELAY3 (its Delay class), and so
+    misses Vensim's output for the SDXorg case ``arguments``; the engine follows Vensim."""
+    folder = tmp_path / "arguments"
+    path = folder / "test_arguments.mdl"
+    folder.mkdir()
+    path.write_text(mdl_text(eq("constant", "29") + eq("x", "SMOOTH N(DELAY3(Time, MODULO(constant, 3)), "
+                                                        "constant, 1, 2)"), final_time=10, time_step=1),
+                    encoding="utf-8")
+    ours = _run(path)["x"][:, 0]
+    theirs = _pysd(path, tmp_path)["x"].to_numpy(dtype=float)
+    # at t = 5 Vensim gives 0.958665 (SDXorg output.tab); pysd 0.963421, as a second-order delay would
+    assert ours[5] == pytest.approx(0.958665, abs=1e-6)
+    assert theirs[5] == pytest.approx(0.9634210643197024, abs=1e-9)
 
 
 def test_registers_need_a_fixed_step_method(tmp_path):

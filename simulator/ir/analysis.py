@@ -87,6 +87,27 @@ def size(expr: Expr) -> int:
     return sum(1 for _ in walk(expr))
 
 
+def unrolled(expr: Expr) -> int:
+    """Nodes a scalar printer writes for one cell: a reduction repeats its argument per reduced cell."""
+    if isinstance(expr, Reduce):
+        return 1 + int(np.prod(expr.sizes)) * unrolled(expr.arg)
+    return 1 + sum(unrolled(c) for c in _children(expr))
+
+
+def _children(e: Expr) -> list:
+    if isinstance(e, Unary):
+        return [e.arg]
+    if isinstance(e, Binary):
+        return [e.left, e.right]
+    if isinstance(e, If):
+        return [e.cond, e.then, e.other]
+    if isinstance(e, ByClock):
+        return [e.fixed]
+    if isinstance(e, Lookup):
+        return [e.x]
+    return []
+
+
 @dataclass(frozen=True)
 class Analysis:
     dynamic: frozenset  # var idx computed at every evaluation (the others once, at the initial time)
@@ -102,6 +123,7 @@ class Analysis:
     has_noise: bool
     run_size: int  # IR nodes evaluated per derivative evaluation, times cells (scalar work)
     run_nodes: int  # IR nodes evaluated per derivative evaluation (vectorised work)
+    kernel_size: int  # IR nodes a scalar (numba) kernel writes out, all cells and reductions unrolled
 
 
 def analyse(ir: ModelIR) -> Analysis:
@@ -180,13 +202,16 @@ def analyse(ir: ModelIR) -> Analysis:
     run_size += sum(size(s.flow) * (int(np.prod(s.shape)) if s.shape else 1) for s in ir.states)
     run_nodes = sum(size(p.run) for i in dynamic for p in by_idx[i].pieces) + sum(size(s.flow) for s in ir.states)
     run_nodes += sum(size(r.update) for r in ir.registers)
+    cells = [(p.run, p.shape) for v in ir.vars if v.kind == "aux" for p in v.pieces] + \
+        [(s.flow, s.shape) for s in ir.states] + [(r.update, r.shape) for r in ir.registers]
+    kernel_size = sum(unrolled(e) * (int(np.prod(shape)) if shape else 1) for e, shape in cells)
     return Analysis(
         dynamic=frozenset(dynamic), run_order=tuple(n[1] for n in run_order), init_order=tuple(init_order),
         run_statics=tuple(sorted(j for j in statics if by_idx[j].kind != "lookup")), offsets=tuple(offsets),
         reg_offsets=tuple(reg_offsets),
         n_state=off, na_vars=frozenset(i for k, i in na if k == "v"), strict_rows=strict,
         init_reads_clock=any(reads_clock(e) for e in init_exprs) or bool(ir.noises),
-        has_noise=bool(ir.noises), run_size=run_size, run_nodes=run_nodes)
+        has_noise=bool(ir.noises), run_size=run_size, run_nodes=run_nodes, kernel_size=kernel_size)
 
 
 def dependencies(ir: ModelIR) -> dict[int, set[int]]:
@@ -266,7 +291,7 @@ def _has_na(expr: Expr, na_tables: set[int]) -> bool:
             return True
         if isinstance(e, Cells) and np.isnan(e.values).any():
             return True
-        if isinstance(e, Lookup) and e.source[0] == "var" and e.source[1] in na_tables:
+        if isinstance(e, Lookup) and (e.mode == "raw" or (e.source[0] == "var" and e.source[1] in na_tables)):
             return True
     return False
 

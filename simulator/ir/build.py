@@ -6,6 +6,7 @@ function met on the way becomes explicit states (:mod:`simulator.ir.stateful`).
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -17,8 +18,24 @@ from ..names import normalize, suggest
 from . import stateful as st
 from .dims import Ctx, Dims
 from .evaluate import NotStatic, evaluate
+from .external import ExternalReader
 from .lower import NUMBER_TYPES, ExprLowerer
-from .nodes import Expr, Initial, ModelIR, NoiseSite, Piece, Register, State, SwitchSite, Table, Var
+from .nodes import (
+    Axis,
+    Expr,
+    Initial,
+    Lookup,
+    ModelIR,
+    NoiseSite,
+    Num,
+    Piece,
+    Register,
+    State,
+    SwitchSite,
+    Table,
+    Time,
+    Var,
+)
 
 MAX_ORDER = 1000  # DELAY N / SMOOTH N: one state per stage and cell; beyond this a typo, not a model
 MAX_PIPELINE = 100_000  # DELAY FIXED: slots per cell (delay time / TIME STEP)
@@ -39,6 +56,7 @@ class VarDecl:
     element: Element
     series: bool = False
     is_stock: bool = False
+    external: bool = False  # values (constants, tables) or a time series read from data files
 
 
 class Builder:
@@ -54,6 +72,9 @@ class Builder:
         self.initials: list[Initial | None] = []
         self.registers: list[Register | None] = []
         self._varies: dict[str, bool] = {}
+        self._data_tables: dict[int, tuple[Table, ...]] = {}
+        self._macros: dict[int, object] = {}
+        self.reader = ExternalReader(src.path, self.space)
         self.tables: list[Table] = []
         self._table_ids: dict[int, int] = {}
         self.switches: list[SwitchSite] = []
@@ -79,10 +100,15 @@ class Builder:
                         raise ModelLoadError(f"{self.path}: variable {el.name!r}: unknown subscript {nm!r}")
                 dims.append(self.space.final_dim(names, f"{self.path}: variable {el.name!r}"))
             shape = tuple(len(self.space.ranges[d]) for d in dims)
-            if all(c.is_lookup for c in el.components):
+            kinds = {_component_kind(c) for c in el.components}
+            external = bool(kinds & {"get_constants", "get_lookups", "data"})
+            if kinds <= {"lookup", "get_lookups"}:
                 kind = "lookup"
-            elif all(isinstance(c.ast, NUMBER_TYPES + (np.ndarray,)) for c in el.components):
+            elif kinds <= {"number", "get_constants"}:
                 kind = "const"
+            elif "data" in kinds and not kinds <= {"data", "number", "get_constants"}:
+                raise UnsupportedFeatureError(f"{self.path}: variable {el.name!r} mixes DATA equations with "
+                                              "other equations, which is not supported")
             else:
                 kind = "aux"
             over = self.overrides.get(i)
@@ -90,7 +116,8 @@ class Builder:
             if over in ("const", "series"):
                 kind = "const"
             self.vars[el.key] = VarDecl(idx=i, key=el.key, name=el.name, dims=tuple(dims), shape=shape,
-                                        kind=kind, element=el, series=over == "series", is_stock=is_stock)
+                                        kind=kind, element=el, series=over == "series", is_stock=is_stock,
+                                        external=external)
         self.by_idx = {v.idx: v for v in self.vars.values()}
 
     def lookup_var(self, key: str, ctx: Ctx) -> VarDecl:
@@ -156,6 +183,53 @@ class Builder:
         children = [getattr(node, f) for f in node.__dataclass_fields__] if hasattr(node, "__dataclass_fields__") \
             else list(node) if isinstance(node, (list, tuple)) else []
         return any(self.varies(c) for c in children)
+
+    def expand_macro(self, call, key: str, ctx: Ctx):
+        """The syntax tree a macro call stands for: the macro's equation with its parameters
+        replaced by the call's arguments and its inner variables by their equations. A copy per
+        call, so that every call has its own stocks."""
+        expanded = self._macros.get(id(call))
+        if expanded is not None:
+            return expanded
+        macro = self.src.macros[key]
+        where = f"{self.path}: variable {ctx.owner_name!r}: macro {macro.name!r}"
+        if len(call.arguments) != len(macro.params):
+            raise ModelLoadError(f"{where} takes {len(macro.params)} arguments, got {len(call.arguments)}")
+        params = dict(zip(macro.params, call.arguments))
+
+        def body(k: str, stack: tuple):
+            el = macro.elements.get(k)
+            if el is None or len(el.components) != 1 or el.components[0].lhs:
+                raise UnsupportedFeatureError(f"{where}: only macros of unsubscripted single equations are supported")
+            if k in stack:
+                raise UnsupportedFeatureError(f"{where}: a feedback loop inside a macro is not supported")
+            return subst(el.components[0].ast, stack + (k,))
+
+        def subst(node, stack):
+            if type(node).__name__ == "ReferenceStructure":
+                k = normalize(node.reference)
+                if k in params and node.subscripts is None:
+                    return subst_outer(params[k])
+                if k in macro.elements:
+                    return body(k, stack)
+                return dataclasses.replace(node)
+            if hasattr(node, "__dataclass_fields__"):
+                return dataclasses.replace(node, **{f: subst(getattr(node, f), stack)
+                                                    for f in node.__dataclass_fields__})
+            if isinstance(node, (list, tuple)):
+                return type(node)(subst(x, stack) for x in node)
+            return node
+
+        def subst_outer(node):  # an argument: the caller's names, copied so the call owns its states
+            if hasattr(node, "__dataclass_fields__"):
+                return dataclasses.replace(node, **{f: subst_outer(getattr(node, f)) for f in node.__dataclass_fields__})
+            if isinstance(node, (list, tuple)):
+                return type(node)(subst_outer(x) for x in node)
+            return node
+
+        expanded = body(key, ())
+        self._macros[id(call)] = expanded
+        return expanded
 
     def inline_table(self, lookups, ctx: Ctx) -> int:
         tid = self._table_ids.get(id(lookups))
@@ -227,7 +301,36 @@ class Builder:
         return default
 
     # ------------------------------------------------------------------ lowering
+    def _data_pieces(self, var: VarDecl) -> tuple[Piece, ...]:
+        """A variable with GET ... DATA equations: their time series read like a lookup of Time;
+        its other equations (numbers, GET ... CONSTANTS) as usual."""
+        where = f"{self.path}: variable {var.name!r}"
+        comps = var.element.components
+        data = [c for c in comps if c.is_data]
+        mode, tables = self.reader.data(var, data, where)
+        unused = Table(x=(0.0,), y=(0.0,))  # cells an equation gives no series never read their table
+        self._data_tables[var.idx] = tuple(t if t is not None else unused for t in tables)
+        pieces = []
+        for comp in comps:
+            axes = self.dims.lhs_axes(comp.lhs)
+            shape = tuple(len(a[1]) for a in axes)
+            cells = self.dims.piece_cells(var.dims, var.shape, comp.lhs, comp.excepts)
+            if comp.is_data:
+                index = tuple(Axis(axis=p, elements=tuple(self.space.ranges[d].index(e) for e in axes[p][1]))
+                              for p, d in enumerate(var.dims))
+                expr: Expr = Lookup(source=("var", var.idx), index=index, x=Time(), mode=mode)
+            elif _component_kind(comp) == "get_constants":
+                values = self.reader.constant_piece(var, comp, where)
+                expr = self.lower.array(values, Ctx(axes=axes, mode="run", owner=var.idx, owner_name=var.name)) \
+                    if var.dims else Num(float(np.ravel(values)[0]))
+            else:
+                expr = self.lower.expr(comp.ast, Ctx(axes=axes, mode="run", owner=var.idx, owner_name=var.name))
+            pieces.append(Piece(shape=shape, run=expr, init=expr, cells=cells))
+        return tuple(pieces)
+
     def _pieces(self, var: VarDecl) -> tuple[Piece, ...]:
+        if var.external:
+            return self._data_pieces(var)
         pieces = []
         for comp in var.element.components:
             axes = ((d, self.space.ranges[d]) for d in var.dims) if list(comp.lhs) == list(var.dims) \
@@ -254,6 +357,7 @@ class Builder:
                 pieces=lowered.get(v.idx, ()), series=v.series, is_stock=v.is_stock)
             for v in sorted(self.vars.values(), key=lambda v: v.idx))
         defaults, lookup_tables = self._defaults()
+        lookup_tables.update(self._data_tables)
         assert all(s is not None for s in self.states) and all(i is not None for i in self.initials)
         assert all(r is not None for r in self.registers)
         return ModelIR(path=str(self.path), vars=variables, states=tuple(self.states),  # type: ignore[arg-type]
@@ -268,7 +372,9 @@ class Builder:
         tables: dict[int, tuple[Table, ...]] = {}
         for var in self.vars.values():
             el = var.element
-            if var.kind == "const" and self.overrides.get(var.idx) is None:
+            if var.kind == "const" and self.overrides.get(var.idx) is None and var.external:
+                consts[var.idx] = self.reader.constants(var, el.components, f"{self.path}: variable {var.name!r}")
+            elif var.kind == "const" and self.overrides.get(var.idx) is None:
                 size = int(np.prod(var.shape)) if var.shape else 1
                 flat = np.full((size, 1), np.nan)
                 for comp in el.components:
@@ -288,15 +394,35 @@ class Builder:
                 where = f"{self.path}: lookup {var.name!r}"
                 cells_tab: list[Table | None] = [None] * (int(np.prod(var.shape)) if var.shape else 1)
                 for comp in el.components:
+                    if _component_kind(comp) == "get_lookups":
+                        for k, t in enumerate(self.reader.lookups(var, [comp], where, partial=True)):
+                            if t is not None:
+                                cells_tab[k] = t
+                        continue
                     tab = _table(comp.ast, where)
                     per_pos = [[self.space.ranges[var.dims[p]].index(e) for e in self.space.elements(n)]
                                for p, n in enumerate(comp.lhs)]
                     for cell in itertools.product(*per_pos):
                         cells_tab[int(np.ravel_multi_index(cell, var.shape)) if var.shape else 0] = tab
-                if any(t is None for t in cells_tab):
-                    raise ModelLoadError(f"{where} is not defined for every subscript element")
-                tables[var.idx] = tuple(cells_tab)  # type: ignore[arg-type]
+                # cells no equation defines are missing data: their lookups give NaN (:NA:)
+                missing = Table(x=(0.0,), y=(float("nan"),))
+                tables[var.idx] = tuple(t if t is not None else missing for t in cells_tab)
         return consts, tables
+
+
+def _component_kind(comp) -> str:
+    name = type(comp.ast).__name__
+    if comp.is_data:
+        return "data"
+    if name == "GetLookupsStructure":
+        return "get_lookups"
+    if comp.is_lookup:
+        return "lookup"
+    if name == "GetConstantsStructure":
+        return "get_constants"
+    if isinstance(comp.ast, NUMBER_TYPES + (np.ndarray,)):
+        return "number"
+    return "equation"
 
 
 def _table(lookups, where: str) -> Table:

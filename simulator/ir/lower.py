@@ -142,6 +142,8 @@ class ExprLowerer:
         var = self.m.vars.get(fname)
         if var is not None and var.kind == "lookup":
             return self.lookup(var, node.function.subscripts, args[0], "interpolate", ctx)
+        if fname in self.m.src.macros:
+            return self.expr(self.m.expand_macro(node, fname, ctx), ctx)
         if fname in ("min", "max") and len(args) == 1:
             return self.reduce(fname, args[0], ctx)
         if fname in REDUCERS:
@@ -160,6 +162,8 @@ class ExprLowerer:
             return self.expr(args[1] if ctx.mode == "init" else args[0], ctx)
         if fname == "elmcount":
             return self.elmcount(args, ctx)
+        if fname == "vector_select":
+            return self.vector_select(args, ctx)
         if fname in ("random_uniform", "random_normal"):
             return self.random(node, fname, args, ctx)
         if fname == "pi" and not args:
@@ -207,6 +211,44 @@ class ExprLowerer:
         new_axes = self.m.dims.reduction_axes(arg, ctx, self.m.dims_of)
         inner = ctx.extended(new_axes)
         return Reduce(op=op, arg=self.expr(arg, inner), sizes=tuple(len(a[1]) for a in new_axes))
+
+    def vector_select(self, args, ctx: Ctx) -> Expr:
+        """VECTOR SELECT(selection[d!], values[d!], missing, action, error action): the values whose
+        selection is non-zero, combined by ``action`` (0 sum of selection * value, 1 product,
+        2 min, 3 max, 4 mean of selection * value, 5 product of value ^ selection, 6-10 the same
+        on the values alone); ``missing`` where nothing is selected (pysd's rules, Vensim's)."""
+        self.arity("vector_select", args, (5,), ctx)
+        try:
+            errors = int(self.m.static_value(args[4], ctx))
+        except Exception:  # noqa: BLE001 - any failure means the argument is not a number
+            errors = -1
+        if errors != 0:
+            raise self.unsupported("VECTOR SELECT with an error action other than 0", ctx)
+        new_axes = self.m.dims.reduction_axes((args[0], args[1]), ctx, self.m.dims_of)
+        inner = ctx.extended(new_axes)
+        sizes = tuple(len(a[1]) for a in new_axes)
+        sel, val = self.expr(args[0], inner), self.expr(args[1], inner)
+        picked = Binary("!=", sel, Num(0.0))
+        count = Reduce(op="sum", arg=If(picked, Num(1.0), Num(0.0)), sizes=sizes)
+
+        def combined(action: int) -> Expr:
+            v = Binary("*", sel, val) if action < 5 else Binary("**", val, sel) if action == 5 else val
+            kind = ("sum", "prod", "min", "max", "sum", "prod", "sum", "prod", "min", "max", "sum")[action]
+            neutral = {"sum": 0.0, "prod": 1.0, "min": math.inf, "max": -math.inf}[kind]
+            out: Expr = Reduce(op=kind, arg=If(picked, v, Num(neutral)), sizes=sizes)
+            return Binary("/", out, count) if action in (4, 10) else out
+
+        try:
+            if self.m.varies(args[3]):
+                raise ValueError("the action changes during the run")
+            actions = [int(self.m.static_value(args[3], ctx))]
+        except Exception:  # noqa: BLE001 - not fixed at load: every action, chosen at each evaluation
+            actions = list(range(11))
+        code = self.expr(args[3], ctx)
+        out = combined(actions[-1]) if actions[-1] in range(11) else Binary("/", Num(0.0), Num(0.0))
+        for action in reversed(actions[:-1]):
+            out = If(Binary("==", code, Num(float(action))), combined(action), out)
+        return If(Binary("==", count, Num(0.0)), self.expr(args[2], ctx), out)
 
     def elmcount(self, args, ctx: Ctx) -> Expr:
         ref = args[0] if args else None

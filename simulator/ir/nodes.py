@@ -26,7 +26,7 @@ UNARY = frozenset({"neg", "not", "abs", "exp", "ln", "sqrt", "sin", "cos", "tan"
 BINARY = frozenset({"+", "-", "*", "/", "**", "==", "!=", "<", "<=", ">", ">=", "and", "or",
                     "min", "max", "mod"})
 REDUCERS = frozenset({"sum", "prod", "min", "max"})
-LOOKUP_MODES = frozenset({"interpolate", "extrapolate", "forward", "backward"})
+LOOKUP_MODES = frozenset({"interpolate", "extrapolate", "forward", "backward", "raw"})
 NOISE_KINDS = frozenset({"uniform", "normal"})
 VAR_KINDS = frozenset({"const", "aux", "lookup"})
 
@@ -157,8 +157,9 @@ class If:
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """A lookup table applied to ``x``. ``table`` is ("var", var idx) for a lookup variable (cells
-    by ``index``) or ("inline", table id) for a table written in the equation."""
+    """A lookup table applied to ``x``. ``source`` is ("var", var idx) for the tables of a lookup
+    variable or of a data variable (cells by ``index``), or ("inline", table id) for a table
+    written in the equation. ``mode`` "raw" gives the value at a table point, NaN between points."""
 
     source: tuple[str, int]
     index: tuple[Index, ...]

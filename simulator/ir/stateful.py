@@ -12,8 +12,9 @@ pysd's, written here once:
 * TREND: s' = (input - s) / T from input / (1 + initial trend * T); output ZIDZ(input - s, T * |s|).
 * INTEG: s' = flow from the initial value; :NON-NEGATIVE: holds the flow at 0 while the stock is
   at or below 0 and reads the stock as max(s, 0).
-* DELAY1/DELAY3/DELAY N: the order drops while order * TIME STEP exceeds the delay time at the
-  initial time (pysd, Vensim). DELAY N with a delay time that changes during the run lets each
+* DELAY N: the order drops while order * TIME STEP exceeds the delay time at the initial time
+  (pysd's rule). pysd applies it to DELAY1/DELAY3 too, which Vensim does not (SDXorg case
+  ``arguments``: DELAY3 of 2 at TIME STEP 1 stays third-order). DELAY N with a delay time that changes during the run lets each
   stage keep the delay time it was filled with: stage i drains with the delay time of i steps
   ago (a shift register of delay times) and the output divides by last step's delay time.
 * DELAY FIXED: a pipeline of round(delay time / TIME STEP) steps (at least 1), filled with the
@@ -82,9 +83,9 @@ def register(builder, node, ctx: Ctx, kind: str, order: int) -> Stateful:
     rec = Stateful(kind=kind, order=order, owner=ctx.owner, owner_name=ctx.owner_name, axes=ctx.axes,
                    parts={role: getattr(node, attr) for role, attr in PARTS[kind].items()},
                    non_negative=bool(getattr(node, "non_negative", False)))
-    if kind in ("delay", "delay_n"):
+    if kind == "delay_n":
         rec.order = _short_delay_order(builder, rec)
-        if kind == "delay_n" and builder.varies(rec.parts["time"]):
+        if builder.varies(rec.parts["time"]):
             rec.length = max(rec.order - 1, 1)
         else:
             rec.kind = "delay"  # a delay time fixed for the run: DELAY N is DELAY of its order

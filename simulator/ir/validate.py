@@ -79,7 +79,7 @@ def validate(ir: ModelIR) -> None:
         v.table(t, f"table {k}")
     for idx, tabs in ir.lookup_tables.items():
         lvar = v.vars.get(idx)
-        v.check(lvar is not None and lvar.kind == "lookup" and len(tabs) == _size(lvar.shape),
+        v.check(lvar is not None and len(tabs) == _size(lvar.shape),
                 f"lookup tables of variable {idx}")
         for t in tabs:
             v.table(t, f"lookup {idx}")
@@ -183,7 +183,7 @@ class _Validator:
             kind, k = e.source
             if kind == "var":
                 var = self.vars.get(k)
-                self.check(var is not None and var.kind == "lookup", f"{where}: lookup variable {k}")
+                self.check(var is not None and k in self.ir.lookup_tables, f"{where}: lookup variable {k}")
                 self.index(e.index, var, ctx, where)
             else:
                 self.check(kind == "inline" and 0 <= k < len(self.ir.tables) and not e.index, f"{where}: table {k}")

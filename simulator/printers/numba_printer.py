@@ -76,7 +76,7 @@ ARITH = {"+", "-", "*", "/"}
 COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 CALLS = {"min": "rtf.fmin", "max": "rtf.fmax", "mod": "rtf.pymod"}
 LOOKUPS = {"interpolate": "rtf.interp", "extrapolate": "rtf.extrapolate", "forward": "rtf.look_forward",
-           "backward": "rtf.hold_backward"}
+           "backward": "rtf.hold_backward", "raw": "rtf.raw"}
 REDUCE = {"sum": "({a} + {b})", "prod": "({a} * {b})", "min": "rtf.fmin({a}, {b})", "max": "rtf.fmax({a}, {b})"}
 
 

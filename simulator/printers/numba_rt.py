@@ -84,6 +84,14 @@ def hold_backward(x, xs, ys, lo, hi):
     return ys[lo + max(i, 0)]
 
 
+@njit(**_opts)
+def raw(x, xs, ys, lo, hi):
+    """``runtime.lookup_raw``."""
+    i = np.searchsorted(xs[lo:hi], x, side="left")
+    i = min(i, hi - lo - 1)
+    return ys[lo + i] if xs[lo + i] == x else np.nan
+
+
 # ------------------------------------------------------------------------------ time series
 @njit(**_opts)
 def series(t, m, base, j, serx, sery, meta):

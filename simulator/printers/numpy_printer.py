@@ -60,7 +60,7 @@ CALLS = {"and": "np.logical_and", "or": "np.logical_or", "min": "np.minimum", "m
 LOGICAL = {"==", "!=", "<", "<=", ">", ">=", "and", "or"}
 REDUCE_FN = {"sum": "np.sum", "prod": "np.prod", "min": "np.min", "max": "np.max"}
 LOOKUP_FN = {"interpolate": "rt.lookup", "extrapolate": "rt.lookup_extrapolate",
-             "forward": "rt.lookup_forward", "backward": "rt.lookup_backward"}
+             "forward": "rt.lookup_forward", "backward": "rt.lookup_backward", "raw": "rt.lookup_raw"}
 
 
 @dataclass
