@@ -1,6 +1,7 @@
 """Public model object: what the file contains, and ``run`` (a pure function of its inputs)."""
 from __future__ import annotations
 
+import math
 import time as _time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,7 +252,7 @@ class Model:
         y0, S, C, P = self._initialise(prog, req.P, m, fixed=method in FIXED, seed=seed, opts=opts)
         clock, grid = C["clock"], C["grid"]
         chosen = self._chosen(prog, outputs)
-        cells = sum(int(np.prod(v.shape)) for v in chosen)
+        cells = sum(math.prod(v.shape) for v in chosen)
         if len(grid.save_times) * cells * m > MAX_OUTPUT_VALUES:
             raise ParameterError(
                 f"{self.path}: the result would hold {len(grid.save_times)} rows x {cells} cells x {m} members; "

@@ -131,6 +131,24 @@ def reduce(fn, x, n_keep: int, bang_lens: tuple[int, ...]):
     return fn(x, axis=axes)
 
 
+def vector_sort_order(x, axis: int, descending: bool):
+    """0-based positions that sort ``x`` along ``axis`` (pysd's VECTOR SORT ORDER: numpy's argsort,
+    reversed for a descending order)."""
+    order = np.argsort(x, axis=axis)
+    return (np.flip(order, axis=axis) if descending else order).astype(float)
+
+
+def vector_rank(x, axis: int, descending: bool):
+    """1-based rank of each value along ``axis``."""
+    return np.argsort(vector_sort_order(x, axis, descending), axis=axis).astype(float) + 1.0
+
+
+def vector_reorder(x, order, axis: int):
+    """``x`` read along ``axis`` at the positions ``order`` gives."""
+    x, order = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(order))
+    return np.take_along_axis(x, order.astype(np.intp), axis=axis)
+
+
 def full(x, shape: tuple[int, ...]):
     """Broadcast a value to ``shape`` + (members,) without copying."""
     x = np.asarray(x, dtype=float)

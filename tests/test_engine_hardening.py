@@ -233,3 +233,38 @@ def test_cli_reports_bad_numbers_in_one_line(tmp_path, capsys, body, control):
     assert out.err.startswith("innosim: error: ") and out.err.count("\n") == 1
     assert "Traceback" not in out.err + out.out
     assert not list((tmp_path / "out").glob("*.csv")) if (tmp_path / "out").exists() else True
+
+
+# ---------------------------------------------------------------------- files a model reads
+@pytest.mark.parametrize("name", ["../outside.xlsx", "/etc/passwd", "sub/../../outside.xlsx"])
+def test_a_data_file_outside_the_model_folder_is_refused(tmp_path, name):
+    pytest.importorskip("openpyxl")
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active["A1"] = 7.0
+    book.save(tmp_path / "outside.xlsx")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    path = folder / "m.mdl"
+    path.write_text(mdl_text(eq("k", f"GET DIRECT CONSTANTS('{name}', 'Sheet', 'A1')") + eq("S", "INTEG(k, 0)")),
+                    encoding="utf-8")
+    with pytest.raises(simulator.ModelLoadError, match="outside the model's folder") as info:
+        simulator.load(path)
+    assert str(path) in str(info.value) and "'k'" in str(info.value)
+
+
+def test_a_data_file_inside_the_model_folder_is_read(tmp_path):
+    pytest.importorskip("openpyxl")
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Sheet"
+    book.active["A1"] = 7.0
+    book.save(tmp_path / "inputs.xlsx")
+    path = tmp_path / "m.mdl"
+    path.write_text(mdl_text(eq("k", "GET DIRECT CONSTANTS('inputs.xlsx', 'Sheet', 'A1')") + eq("S", "INTEG(k, 0)")),
+                    encoding="utf-8")
+    m = simulator.load(path)
+    assert m.variables["k"].kind == "constant" and m.default_value("k").tolist() == [7.0]
+    assert m.run(method="euler")["S"][-1, 0] == pytest.approx(70.0)

@@ -32,7 +32,8 @@ def _run(path, backend="numpy", **kw):
     if backend == "numba":
         pytest.importorskip("numba")
     res = simulator.load(path).run(method="euler", options=RunOptions(backend=backend), **kw)
-    if backend == "numba" and "too large" in res.metadata["backend"]:
+    # the numba printer leaves VECTOR SORT ORDER/RANK/REORDER and huge kernels to numpy, and says so
+    if backend == "numba" and ("too large" in res.metadata["backend"] or "VECTOR" in res.metadata["backend"]):
         pytest.skip(f"{path.name}: {res.metadata['backend']}")
     if backend == "numba":
         assert res.metadata["backend"] == "numba", res.metadata["backend"]

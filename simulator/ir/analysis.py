@@ -18,6 +18,7 @@ from .nodes import (
     Expr,
     If,
     InitialRef,
+    Let,
     Lookup,
     ModelIR,
     Noise,
@@ -29,6 +30,7 @@ from .nodes import (
     Time,
     TimeStep,
     Unary,
+    Vector,
 )
 
 Node = tuple[str, int]  # ("v", var idx) | ("s", state id) | ("i", initial id)
@@ -52,6 +54,10 @@ def walk(expr: Expr) -> Iterator[Expr]:
             stack.append(e.x)
         elif isinstance(e, Reduce):
             stack.append(e.arg)
+        elif isinstance(e, Let):
+            stack += [e.body, e.value]
+        elif isinstance(e, Vector):
+            stack += [e.arg] + ([e.order] if e.order is not None else [])
 
 
 def refs(expr: Expr) -> set[Node]:
@@ -105,6 +111,10 @@ def _children(e: Expr) -> list:
         return [e.fixed]
     if isinstance(e, Lookup):
         return [e.x]
+    if isinstance(e, Let):
+        return [e.value, e.body]
+    if isinstance(e, Vector):
+        return [e.arg] + ([e.order] if e.order is not None else [])
     return []
 
 
@@ -169,7 +179,9 @@ def analyse(ir: ModelIR) -> Analysis:
     for r in ir.registers:
         names[("r", r.rid)] = f"a DELAY FIXED or SAMPLE IF TRUE in {by_idx[r.owner].name!r}"
     dyn_nodes = [("v", i) for i in sorted(dynamic)]
-    run_order = _toposort(dyn_nodes, lambda n: [d for d in run_deps[n] if d[0] == "v" and d[1] in dynamic],
+    # dependencies in sorted order: the same model gives the same evaluation order (and so the same
+    # kernel source, which the disk cache finds) whatever the process's string hash seed
+    run_order = _toposort(dyn_nodes, lambda n: sorted(d for d in run_deps[n] if d[0] == "v" and d[1] in dynamic),
                           names, f"{ir.path}: algebraic loop (a cycle of auxiliaries not broken by a stock)")
     all_nodes = sorted(init_deps)
     init_order = _toposort(all_nodes, lambda n: sorted(init_deps[n]), names,

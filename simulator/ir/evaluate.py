@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .nodes import Binary, ByClock, Expr, If, Num, Ref, Time, TimeStep, Unary
+from .nodes import Binary, Bound, ByClock, Expr, If, Let, Num, Ref, Time, TimeStep, Unary
 
 UNARY_NP = {
     "neg": np.negative, "not": np.logical_not, "abs": np.abs, "exp": np.exp, "ln": np.log,
@@ -32,7 +32,17 @@ class NotStatic(Exception):
 def evaluate(expr: Expr, value_of: Callable[[int], float], *, t0: float, dt: float) -> float:
     """The value of a scalar expression; ``value_of(var idx)`` gives a referenced variable's."""
 
+    lets: list = []
+
     def ev(e: Expr) -> np.float64:
+        if isinstance(e, Let):
+            lets.append(ev(e.value))
+            try:
+                return ev(e.body)
+            finally:
+                lets.pop()
+        if isinstance(e, Bound):
+            return lets[-1]
         if isinstance(e, Num):
             return np.float64(e.value)
         if isinstance(e, Time):

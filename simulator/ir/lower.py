@@ -15,7 +15,22 @@ from ..errors import ModelLoadError, UnsupportedFeatureError
 from ..names import normalize
 from . import vensim
 from .dims import Ctx
-from .nodes import AxisValue, Binary, Cells, Expr, If, Lookup, Noise, Num, Reduce, Ref, Time, Unary
+from .nodes import Axis as AxisIndex
+from .nodes import (
+    AxisValue,
+    Binary,
+    Cells,
+    Expr,
+    If,
+    Lookup,
+    Noise,
+    Num,
+    Reduce,
+    Ref,
+    Time,
+    Unary,
+    Vector,
+)
 
 UNARY_FUNCS = {"abs": "abs", "exp": "exp", "sqrt": "sqrt", "ln": "ln", "sin": "sin", "cos": "cos",
                "tan": "tan", "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan", "sinh": "sinh",
@@ -164,6 +179,8 @@ class ExprLowerer:
             return self.elmcount(args, ctx)
         if fname == "vector_select":
             return self.vector_select(args, ctx)
+        if fname in ("vector_sort_order", "vector_rank", "vector_reorder"):
+            return self.vector(fname, args, ctx)
         if fname in ("random_uniform", "random_normal"):
             return self.random(node, fname, args, ctx)
         if fname == "pi" and not args:
@@ -249,6 +266,25 @@ class ExprLowerer:
         for action in reversed(actions[:-1]):
             out = If(Binary("==", code, Num(float(action))), combined(action), out)
         return If(Binary("==", count, Num(0.0)), self.expr(args[2], ctx), out)
+
+    def vector(self, fname: str, args, ctx: Ctx) -> Expr:
+        """VECTOR SORT ORDER / RANK / REORDER along the last subscript of the first argument."""
+        self.arity(fname, args, (2,), ctx)
+        arg = self.expr(args[0], ctx)
+        if not (isinstance(arg, Ref) and arg.index and isinstance(arg.index[-1], AxisIndex)):
+            raise self.unsupported(f"{fname.replace('_', ' ').upper()} of something other than a subscripted "
+                                   "variable", ctx)
+        axis = arg.index[-1].axis
+        if fname == "vector_reorder":
+            return Vector(op="reorder", arg=arg, axis=axis, order=self.expr(args[1], ctx))
+        try:
+            if self.m.varies(args[1]):
+                raise ValueError("a direction that changes")
+            descending = self.m.static_value(args[1], ctx) <= 0
+        except Exception:  # noqa: BLE001 - the direction must be a number fixed for the run
+            raise self.unsupported(f"{fname.replace('_', ' ').upper()} with a direction not fixed at load", ctx) from None
+        return Vector(op="sort_order" if fname == "vector_sort_order" else "rank", arg=arg, axis=axis,
+                      descending=bool(descending))
 
     def elmcount(self, args, ctx: Ctx) -> Expr:
         ref = args[0] if args else None

@@ -28,6 +28,7 @@ BINARY = frozenset({"+", "-", "*", "/", "**", "==", "!=", "<", "<=", ">", ">=", 
 REDUCERS = frozenset({"sum", "prod", "min", "max"})
 LOOKUP_MODES = frozenset({"interpolate", "extrapolate", "forward", "backward", "raw"})
 NOISE_KINDS = frozenset({"uniform", "normal"})
+VECTOR_OPS = frozenset({"sort_order", "rank", "reorder"})
 VAR_KINDS = frozenset({"const", "aux", "lookup"})
 
 
@@ -168,6 +169,21 @@ class Lookup:
 
 
 @dataclass(frozen=True, slots=True)
+class Let:
+    """``body``, in which :class:`Bound` stands for ``value``: a value a Vensim function uses twice
+    (the divisor of ZIDZ, for instance) is computed once. The first :class:`Bound` of ``body`` in
+    evaluation order must not be inside an ``If`` branch or a ``ByClock``."""
+
+    value: "Expr"
+    body: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """The value of the innermost enclosing :class:`Let`."""
+
+
+@dataclass(frozen=True, slots=True)
 class Reduce:
     """``op`` over the cells of ``arg``'s trailing ``sizes`` axes (appended to the context),
     sequentially in C order for sum and prod so that every backend adds in the same order."""
@@ -178,6 +194,19 @@ class Reduce:
 
 
 @dataclass(frozen=True, slots=True)
+class Vector:
+    """A permutation along context axis ``axis``: "sort_order" (0-based positions that sort
+    ``arg`` ascending, or descending when ``descending``), "rank" (1-based ranks), "reorder"
+    (``arg`` read at the positions ``order`` gives)."""
+
+    op: str
+    arg: "Expr"
+    axis: int
+    descending: bool = False
+    order: "Expr | None" = None
+
+
+@dataclass(frozen=True, slots=True)
 class Noise:
     """Standard noise of one RANDOM call site: a new draw per TIME STEP, cell and member."""
 
@@ -185,7 +214,7 @@ class Noise:
 
 
 Expr = Union[Num, Cells, AxisValue, Time, TimeStep, SwitchTime, ByClock, Ref, StateRef, DiscreteRef,
-             InitialRef, Unary, Binary, If, Lookup, Reduce, Noise]
+             InitialRef, Unary, Binary, If, Let, Bound, Lookup, Reduce, Vector, Noise]
 
 
 # ----------------------------------------------------------------------------- model parts

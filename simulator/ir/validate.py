@@ -18,9 +18,11 @@ from .nodes import (
     REDUCERS,
     UNARY,
     VAR_KINDS,
+    VECTOR_OPS,
     Axis,
     AxisValue,
     Binary,
+    Bound,
     ByClock,
     Cells,
     DiscreteRef,
@@ -28,6 +30,7 @@ from .nodes import (
     Fixed,
     If,
     InitialRef,
+    Let,
     Lookup,
     ModelIR,
     Noise,
@@ -40,6 +43,7 @@ from .nodes import (
     TimeStep,
     Unary,
     Var,
+    Vector,
 )
 
 SWITCH_KINDS = frozenset({"step", "ramp", "pulse", "pulse_train"})
@@ -99,6 +103,7 @@ class _Validator:
         self.states = {s.sid: s for s in ir.states}
         self.initials = {i.iid: i for i in ir.initials}
         self.registers = {r.rid: r for r in ir.registers}
+        self.lets = 0
         self.sites = {n.site: n for n in ir.noises}
         if len(self.vars) != len(ir.vars):
             raise IRError(f"{ir.path}: internal: two variables share an index")
@@ -178,6 +183,13 @@ class _Validator:
         elif isinstance(e, If):
             for part in (e.cond, e.then, e.other):
                 self.expr(part, ctx, where)
+        elif isinstance(e, Let):
+            self.expr(e.value, ctx, where)
+            self.lets += 1
+            self.expr(e.body, ctx, where)
+            self.lets -= 1
+        elif isinstance(e, Bound):
+            self.check(self.lets > 0, f"{where}: a bound value outside its Let")
         elif isinstance(e, Lookup):
             self.check(e.mode in LOOKUP_MODES, f"{where}: lookup mode {e.mode!r}")
             kind, k = e.source
@@ -192,6 +204,12 @@ class _Validator:
             self.check(e.op in REDUCERS and all(isinstance(n, int) and n >= 1 for n in e.sizes),
                        f"{where}: reduction")
             self.expr(e.arg, ctx + e.sizes, where)
+        elif isinstance(e, Vector):
+            self.check(e.op in VECTOR_OPS and 0 <= e.axis < len(ctx) and (e.order is None) == (e.op != "reorder"),
+                       f"{where}: vector function")
+            self.expr(e.arg, ctx, where)
+            if e.order is not None:
+                self.expr(e.order, ctx, where)
         elif isinstance(e, Noise):
             n = self.sites.get(e.site)
             self.check(n is not None and n.shape == ctx, f"{where}: noise site {e.site}")

@@ -7,7 +7,7 @@ pysd's and Vensim's formulas; it fixes the floating-point result.
 """
 from __future__ import annotations
 
-from .nodes import Binary, ByClock, Expr, If, Num, SwitchTime, Time, TimeStep, Unary
+from .nodes import Binary, Bound, ByClock, Expr, If, Let, Num, SwitchTime, Time, TimeStep, Unary
 
 SMALL_VENSIM = 1e-6  # Vensim's (and pysd's) zero tolerance in XIDZ/ZIDZ/QUANTUM and time tests
 
@@ -23,17 +23,17 @@ def num(x: float) -> Num:
 # ----------------------------------------------------------------------------- arithmetic
 def xidz(a: Expr, d: Expr, x: Expr) -> Expr:
     """a / d, or x where |d| < 1e-6."""
-    return If(b("<", Unary("abs", d), num(SMALL_VENSIM)), x, b("/", a, d))
+    return Let(d, If(b("<", Unary("abs", Bound()), num(SMALL_VENSIM)), x, b("/", a, Bound())))
 
 
 def zidz(a: Expr, d: Expr) -> Expr:
     """a / d, or 0 where |d| < 1e-6."""
-    return If(b("<", Unary("abs", d), num(SMALL_VENSIM)), num(0.0), b("/", a, d))
+    return Let(d, If(b("<", Unary("abs", Bound()), num(SMALL_VENSIM)), num(0.0), b("/", a, Bound())))
 
 
 def quantum(a: Expr, q: Expr) -> Expr:
     """q * INTEGER(a / q); a itself where q < 1e-6 (Vensim, pysd)."""
-    return If(b("<", q, num(SMALL_VENSIM)), a, b("*", q, Unary("trunc", b("/", a, q))))
+    return Let(q, If(b("<", Bound(), num(SMALL_VENSIM)), a, b("*", Bound(), Unary("trunc", b("/", a, Bound())))))
 
 
 def modulo(x: Expr, m: Expr) -> Expr:
@@ -44,7 +44,8 @@ def modulo(x: Expr, m: Expr) -> Expr:
     """
     zero = num(0.0)
     # 0/0, not a NaN literal: a NaN literal is Vensim's :NA:, which is data, and this is arithmetic
-    return If(b("==", m, zero), b("/", zero, zero), b("-", x, b("*", m, Unary("trunc", b("/", x, m)))))
+    return Let(m, If(b("==", Bound(), zero), b("/", zero, zero),
+                     b("-", x, b("*", Bound(), Unary("trunc", b("/", x, Bound()))))))
 
 
 def log(x: Expr, base: Expr) -> Expr:

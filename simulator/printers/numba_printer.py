@@ -25,12 +25,14 @@ from ..ir.dims import flat_index, ref_cell
 from ..ir.nodes import (
     AxisValue,
     Binary,
+    Bound,
     ByClock,
     Cells,
     DiscreteRef,
     Expr,
     If,
     InitialRef,
+    Let,
     Lookup,
     ModelIR,
     Noise,
@@ -42,6 +44,7 @@ from ..ir.nodes import (
     Time,
     TimeStep,
     Unary,
+    Vector,
 )
 from .numba_kernel import assemble, check_source
 
@@ -99,6 +102,7 @@ class NumbaPrinter:
         self.header = header
         self.vars = {v.idx: v for v in ir.vars}
         self.rows: dict = {}
+        self._lets: list[str] = []  # value code of the enclosing Let nodes (compilers merge repeats)
         self.tables: dict = {}
         self.table_list: list = []
 
@@ -169,6 +173,14 @@ class NumbaPrinter:
             return self.binary(e, cell)
         if isinstance(e, If):
             return f"({self.expr(e.then, cell)} if {self.expr(e.cond, cell)} != 0.0 else {self.expr(e.other, cell)})"
+        if isinstance(e, Let):
+            self._lets.append(self.expr(e.value, cell))
+            try:
+                return self.expr(e.body, cell)
+            finally:
+                self._lets.pop()
+        if isinstance(e, Bound):
+            return self._lets[-1]
         if isinstance(e, Lookup):
             if e.source[0] == "inline":
                 n = self.table(("K", e.source[1]))
@@ -185,6 +197,8 @@ class NumbaPrinter:
             return code
         if isinstance(e, Noise):
             raise FusedUnsupported("function RANDOM UNIFORM/RANDOM NORMAL")
+        if isinstance(e, Vector):
+            raise FusedUnsupported("function VECTOR SORT ORDER/RANK/REORDER")
         raise FusedUnsupported(type(e).__name__)
 
     def binary(self, e: Binary, cell) -> str:

@@ -28,6 +28,7 @@ from ..ir.nodes import (
     Axis,
     AxisValue,
     Binary,
+    Bound,
     ByClock,
     Cells,
     DiscreteRef,
@@ -35,6 +36,7 @@ from ..ir.nodes import (
     Fixed,
     If,
     InitialRef,
+    Let,
     Lookup,
     ModelIR,
     Noise,
@@ -46,6 +48,7 @@ from ..ir.nodes import (
     Time,
     TimeStep,
     Unary,
+    Vector,
 )
 from ..ir.validate import validate
 
@@ -101,6 +104,8 @@ class NumpyPrinter:
         self.vars = {v.idx: v for v in ir.vars}
         self.ns: dict[str, object] = {"np": np, "rt": rt}
         self._consts: dict[object, str] = {}
+        self._lets: list[list] = []  # [name, value code, bound yet] of the enclosing Let nodes
+        self._nlets = 0
 
     # ------------------------------------------------------------------ constants
     def const(self, value, key=None) -> str:
@@ -162,11 +167,29 @@ class NumpyPrinter:
         if isinstance(e, If):
             return f"np.where({self.expr(e.cond, ctx, as_bool=True)}, {self.expr(e.then, ctx)}, " \
                    f"{self.expr(e.other, ctx)})"
+        if isinstance(e, Let):
+            self._nlets += 1
+            self._lets.append([f"_b{self._nlets}", self.expr(e.value, ctx), False])
+            try:
+                return self.expr(e.body, ctx)
+            finally:
+                self._lets.pop()
+        if isinstance(e, Bound):
+            let = self._lets[-1]
+            if let[2]:
+                return let[0]
+            let[2] = True  # the first use, in evaluation order, computes the value once
+            return f"({let[0]} := {let[1]})"
         if isinstance(e, Lookup):
             return self.lookup(e, ctx)
         if isinstance(e, Reduce):
             arg = self.expr(e.arg, ctx + e.sizes)
             return f"rt.reduce({REDUCE_FN[e.op]}, {arg}, {len(ctx)}, {e.sizes!r})"
+        if isinstance(e, Vector):
+            full = f"rt.full({self.expr(e.arg, ctx)}, {ctx!r})"
+            if e.order is not None:
+                return f"rt.vector_reorder({full}, rt.full({self.expr(e.order, ctx)}, {ctx!r}), {e.axis})"
+            return f"rt.vector_{e.op}({full}, {e.axis}, {e.descending!r})"
         if isinstance(e, Noise):
             return f"rt.noise(t, C, S[{e.site}])"
         raise TypeError(f"internal: no numpy printing for {type(e).__name__}")
