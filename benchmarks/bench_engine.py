@@ -84,15 +84,17 @@ def max_rel(a, b) -> float:
 def fused_section(args):
     """Numba backend figures on one model (the flagship by default)."""
     cache = Path(tempfile.mkdtemp(prefix="innosim-bench-cache-"))
-    saved = os.environ.get("INNOSIM_CACHE_DIR")
-    os.environ["INNOSIM_CACHE_DIR"] = str(cache)  # a cold cache: the compile is measured, not loaded
+    saved = {k: os.environ.get(k) for k in ("INNOSIM_CACHE", "INNOSIM_CACHE_DIR")}
+    os.environ["INNOSIM_CACHE"] = str(cache)  # a cold cache: the compile is measured, not loaded
+    os.environ.pop("INNOSIM_CACHE_DIR", None)
     try:
         _fused_section(args, cache)
     finally:
-        if saved is None:
-            os.environ.pop("INNOSIM_CACHE_DIR", None)
-        else:
-            os.environ["INNOSIM_CACHE_DIR"] = saved
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         shutil.rmtree(cache, ignore_errors=True)
 
 

@@ -8,10 +8,10 @@ abstract model into :class:`ModelSource`.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ModelLoadError, UnsupportedFeatureError
+from .errors import ModelLoadError
 from .names import normalize
 from .parsing import SUPPORTED_SUFFIXES, check_translation, lines_of, translate
 from .subscripts import SubscriptSpace
@@ -29,6 +29,8 @@ class Component:
     ast: object
     is_lookup: bool
     line: int | None = None  # file line of the equation
+    is_data: bool = False  # a DATA equation (GET XLS/DIRECT DATA, or values given at run time)
+    data_keyword: str | None = None  # its interpolation: interpolate, hold_backward, look_forward, raw
 
 
 @dataclass(frozen=True)
@@ -46,22 +48,43 @@ class Element:
 
 
 @dataclass(frozen=True)
+class Macro:
+    """A :MACRO: definition: its parameters and its equations (the one named like the macro is
+    what a call returns)."""
+
+    name: str
+    key: str
+    params: tuple[str, ...]
+    elements: dict[str, Element]
+
+
+@dataclass(frozen=True)
 class ModelSource:
     path: Path
     sha256: str
     elements: dict[str, Element]
     subscripts: SubscriptSpace
+    macros: dict[str, Macro] = field(default_factory=dict)
 
 
 def read_source(path: str | Path) -> ModelSource:
     """Parse ``path`` and return the engine's description of the model."""
     path = Path(path)
     tr = translate(path)
-    macros = [s for s in tr.model.sections if s.type != "main"]
-    if macros:
-        raise UnsupportedFeatureError(
-            f"{path}: macro {macros[0].name!r} is defined; macros are not supported")
     section, space = check_translation(tr)
+    macros = {}
+    for sec in tr.model.sections:
+        if sec.type != "main":
+            key = normalize(sec.name)
+            macros[key] = Macro(name=sec.name, key=key, params=tuple(normalize(p) for p in sec.params),
+                                elements=_elements(tr, sec))
+    sha = hashlib.sha256(tr.data).hexdigest()
+    return ModelSource(path=path, sha256=sha, elements=_elements(tr, section), subscripts=space,
+                       macros=macros)
+
+
+def _elements(tr, section) -> dict[str, Element]:
+    path = tr.path
     elements: dict[str, Element] = {}
     for el in section.elements:
         key = normalize(el.name)
@@ -69,14 +92,12 @@ def read_source(path: str | Path) -> ModelSource:
         comps = []
         for c, line in zip(el.components, lines):
             ctype = type(c).__name__
-            if ctype == "AbstractData":
-                raise UnsupportedFeatureError(
-                    f"{path}: variable {el.name!r} is a DATA variable (GET DATA / external data), "
-                    "which is not supported")
             lhs = tuple(normalize(s) for s in c.subscripts[0])
             exc = tuple(tuple(normalize(s) for s in ex) for ex in c.subscripts[1])
-            comps.append(Component(lhs=lhs, excepts=exc, ast=c.ast,
-                                   is_lookup=ctype == "AbstractLookup", line=line))
+            is_data = ctype == "AbstractData"
+            comps.append(Component(lhs=lhs, excepts=exc, ast=c.ast, is_lookup=ctype == "AbstractLookup",
+                                   line=line, is_data=is_data,
+                                   data_keyword=getattr(c, "keyword", None) if is_data else None))
         if not comps:
             continue
         if key in elements:  # XMILE may repeat a name across sections; Vensim never
@@ -88,5 +109,4 @@ def read_source(path: str | Path) -> ModelSource:
             documentation=(el.documentation or "").strip(), components=tuple(comps),
             is_control=type(el).__name__ == "AbstractControlElement" or key in CONTROL_NAMES,
             line=lines[0] if lines else None)
-    sha = hashlib.sha256(tr.data).hexdigest()
-    return ModelSource(path=path, sha256=sha, elements=elements, subscripts=space)
+    return elements

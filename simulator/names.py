@@ -17,7 +17,7 @@ def normalize(name: str) -> str:
 
 def suggest(name: str, candidates, n: int = 3) -> str:
     """A ' Did you mean ...?' phrase for an unknown name, or '' when nothing is close."""
-    norm_map = {}
+    norm_map: dict[str, str] = {}
     for c in candidates:
         norm_map.setdefault(normalize(c), c)
     close = difflib.get_close_matches(normalize(name), list(norm_map), n=n, cutoff=0.6)

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class Result:
 
     def to_frame(self, member: int = 0) -> pd.DataFrame:
         """One member as a DataFrame: time index, Vensim names as columns (``name[elem]``)."""
+        import pandas as pd
+
         if not -self.n_members <= member < self.n_members:
             raise IndexError(f"member {member} out of range; this result has {self.n_members} members")
         cols = {}
@@ -69,7 +74,7 @@ class Result:
         import xarray as xr
 
         dvars = {}
-        coords = {"time": self.times, "member": np.arange(self.n_members)}
+        coords: dict[str, object] = {"time": self.times, "member": np.arange(self.n_members)}
         for name, arr in self.data.items():
             meta = self.meta[name]
             dims = ("time",) + meta.dims + ("member",)

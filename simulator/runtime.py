@@ -1,4 +1,8 @@
-"""Numerical helpers called by generated model code (Vensim semantics, vectorised).
+"""Numerical primitives called by the numpy printer's code (vectorised over cells and members).
+
+Vensim's functions are not here: they are IR (:mod:`simulator.ir.vensim`). What is here is what
+IR nodes stand for that numpy has no single function for: lookups, sequential reductions, noise,
+time series replacing parameters, and the switch times adaptive solvers restart at.
 
 Array convention: every array value has its subscript axes first and the ensemble-member axis
 last (length 1 or M); python floats stand for values equal in every member.
@@ -36,81 +40,6 @@ class Clock:
         return t + (self.mid - t) * 1e-9
 
 
-def if_then_else(c, a, b):
-    return np.where(c, a, b)
-
-
-def xidz(a, b, x):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(np.abs(b) < SMALL_VENSIM, x, np.divide(a, b))
-
-
-def zidz(a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(np.abs(b) < SMALL_VENSIM, 0.0, np.divide(a, b))
-
-
-def step(t, clk, value, tstep):
-    if clk.fixed:
-        return value * (t + clk.dt / 2 > tstep)
-    return value * (clk.tc(t) >= tstep)
-
-
-def ramp(t, clk, slope, start, finish=None):
-    final = t if finish is None else np.minimum(finish, t)
-    if clk.fixed:
-        return (t + SMALL_VENSIM > start) * slope * (final - start)
-    return (clk.tc(t) > start) * slope * (final - start)
-
-
-def pulse(t, clk, start, width):
-    if clk.fixed:
-        return ((start - SMALL_VENSIM <= t) & (t < start + width)) * 1.0
-    tc = clk.tc(t)
-    return ((start <= tc) & (tc < start + width)) * 1.0
-
-
-def pulse_train(t, clk, start, interval, width, end):
-    tt = t if clk.fixed else clk.tc(t)
-    small = SMALL_VENSIM if clk.fixed else 0.0
-    active = (start <= tt) & (tt < end)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        phase = np.where(interval > 0, np.mod(tt - start + small, np.where(interval > 0, interval, 1.0)),
-                         tt - start + small)
-    return (active & (phase < width)) * 1.0
-
-
-def integer(x):
-    return np.trunc(x)
-
-
-def quantum(a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b < SMALL_VENSIM, a, b * np.trunc(np.divide(a, np.where(b < SMALL_VENSIM, 1.0, b))))
-
-
-def modulo(x, m):
-    return x - quantum(x, m)
-
-
-def log(x, base):
-    return np.log(x) / np.log(base)
-
-
-def logical_and(*xs):
-    out = np.logical_and(xs[0], xs[1])
-    for x in xs[2:]:
-        out = np.logical_and(out, x)
-    return out
-
-
-def logical_or(*xs):
-    out = np.logical_or(xs[0], xs[1])
-    for x in xs[2:]:
-        out = np.logical_or(out, x)
-    return out
-
-
 # ----------------------------------------------------------------------------- lookups
 def lookup(x, table):
     """Vensim lookup: linear interpolation, end values held outside the x range."""
@@ -142,10 +71,11 @@ def lookup_backward(x, table):
     return ys[i]
 
 
-LOOKUP_KINDS = {
-    "interpolate": lookup, "extrapolate": lookup_extrapolate,
-    "hold_backward": lookup_backward, "look_forward": lookup_forward,
-}
+def lookup_raw(x, table):
+    """Value at a table point, NaN between points (data read without interpolation)."""
+    xs, ys = table
+    i = np.clip(np.searchsorted(xs, x, side="left"), 0, len(xs) - 1)
+    return np.where(xs[i] == x, ys[i], np.nan)
 
 
 def lookup_many(fn, x, tables, tid):
@@ -201,6 +131,24 @@ def reduce(fn, x, n_keep: int, bang_lens: tuple[int, ...]):
     return fn(x, axis=axes)
 
 
+def vector_sort_order(x, axis: int, descending: bool):
+    """0-based positions that sort ``x`` along ``axis`` (pysd's VECTOR SORT ORDER: numpy's argsort,
+    reversed for a descending order)."""
+    order = np.argsort(x, axis=axis)
+    return (np.flip(order, axis=axis) if descending else order).astype(float)
+
+
+def vector_rank(x, axis: int, descending: bool):
+    """1-based rank of each value along ``axis``."""
+    return np.argsort(vector_sort_order(x, axis, descending), axis=axis).astype(float) + 1.0
+
+
+def vector_reorder(x, order, axis: int):
+    """``x`` read along ``axis`` at the positions ``order`` gives."""
+    x, order = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(order))
+    return np.take_along_axis(x, order.astype(np.intp), axis=axis)
+
+
 def full(x, shape: tuple[int, ...]):
     """Broadcast a value to ``shape`` + (members,) without copying."""
     x = np.asarray(x, dtype=float)
@@ -217,21 +165,6 @@ def members(*xs) -> int:
     return m
 
 
-def smooth_ddt(s, inp, T, k):
-    tgt = np.empty_like(s)
-    tgt[0] = inp
-    tgt[1:] = s[:-1]
-    return (tgt - s) * k / T
-
-
-def delay_ddt(s, inp, T, k):
-    out = s / T
-    inflow = np.empty_like(out)
-    inflow[0] = inp
-    inflow[1:] = out[:-1]
-    return (inflow - out) * k
-
-
 # ----------------------------------------------------------------------------- random
 def make_noise(clk, kind: str, shape: tuple[int, ...], members: int, site: int):
     """Standard noise for one RANDOM call site: one draw per TIME STEP, per cell, per member.
@@ -242,7 +175,7 @@ def make_noise(clk, kind: str, shape: tuple[int, ...], members: int, site: int):
     out = np.empty((clk.nsteps + 1,) + shape + (members,))
     for k in range(members):
         rng = np.random.default_rng([clk.seed, site, k + clk.member_offset])
-        draw = rng.random if kind == "random_uniform" else rng.standard_normal
+        draw = rng.random if kind == "uniform" else rng.standard_normal
         out[..., k] = draw((clk.nsteps + 1,) + shape)
     return out
 
@@ -301,7 +234,7 @@ def train_times(start, interval, width, end, t_end):
 def site_times(fname, t_end, *args):
     """Times at which a STEP/RAMP/PULSE/PULSE TRAIN call switches, flattened over members."""
     arrs = [np.atleast_1d(np.asarray(a, dtype=float)).ravel() for a in args]
-    out = []
+    out: list[float] = []
     if fname == "step":
         out = list(arrs[1])
     elif fname == "ramp":
@@ -309,6 +242,6 @@ def site_times(fname, t_end, *args):
     elif fname == "pulse":
         out = list(arrs[0]) + list(np.add.outer(arrs[0], arrs[1]).ravel())
     elif fname == "pulse_train":
-        for vals in zip(*np.broadcast_arrays(*arrs)):
-            out += train_times(*vals, t_end)
+        for start, interval, width, end in zip(*np.broadcast_arrays(*arrs)):
+            out += train_times(start, interval, width, end, t_end)
     return out

@@ -57,6 +57,30 @@ class SubscriptSpace:
         return min(candidates, key=lambda r: len(self.ranges[r]))
 
 
+def _external_elements(spec: dict, path: str, name: str) -> list[str]:
+    """Elements of a GET XLS/DIRECT SUBSCRIPT range, read from a file in the model's folder."""
+    import warnings
+    from pathlib import Path
+
+    from pysd.py_backend.external import Excels, ExtSubscript
+
+    root = Path(path).resolve().parent
+    target = (root / str(spec.get("file", ""))).resolve()
+    if root not in target.parents or not target.is_file():
+        raise ModelLoadError(f"{path}: subscript range {name!r} reads {spec.get('file')!r}, which is not a "
+                             "file in the model's folder")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return list(ExtSubscript(target.name, spec["tab"], spec["firstcell"], spec.get("lastcell", ""),
+                                     spec.get("prefix", ""), target.parent).subscript)
+    except Exception as exc:  # noqa: BLE001 - pysd raises ValueError/KeyError/... on bad files
+        raise ModelLoadError(f"{path}: subscript range {name!r}: could not read its elements from "
+                             f"{spec.get('file')!r} ({type(exc).__name__})") from None
+    finally:
+        Excels.clean()
+
+
 def build_space(abstract_ranges, path: str) -> SubscriptSpace:
     """Build a :class:`SubscriptSpace` from pysd's ``AbstractSubscriptRange`` list."""
     raw: dict[str, object] = {}
@@ -67,9 +91,7 @@ def build_space(abstract_ranges, path: str) -> SubscriptSpace:
         display[key] = r.name
         subs = r.subscripts
         if isinstance(subs, dict):
-            raise ModelLoadError(
-                f"{path}: subscript range {r.name!r} is read from an external file "
-                "(GET ... SUBSCRIPT), which is not supported")
+            subs = _external_elements(subs, path, r.name)
         if isinstance(subs, str):
             raw[key] = normalize(subs)  # copy of another range, resolved below
         else:
@@ -97,14 +119,14 @@ def build_space(abstract_ranges, path: str) -> SubscriptSpace:
                 raise ModelLoadError(f"{path}: circular subscript copy involving {display.get(key, key)!r}")
             els = resolve(val, seen + (key,))
         else:
-            els = []
-            for s in val:
+            found: list[str] = []
+            for s in val:  # type: ignore[attr-defined]
                 # an element list may name another range (subrange union): expand it
                 if s in raw and s != key and s not in seen:
-                    els.extend(resolve(s, seen + (key,)))
+                    found.extend(resolve(s, seen + (key,)))
                 else:
-                    els.append(s)
-            els = tuple(els)
+                    found.append(s)
+            els = tuple(found)
         ranges[key] = els
         return els
 

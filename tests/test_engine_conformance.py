@@ -21,12 +21,8 @@ pytestmark = pytest.mark.skipif(
     not SHARED_CONFORMANCE.is_dir(),
     reason=f"{SHARED_CONFORMANCE} is absent: the shared conformance models live beside the project, not in it")
 
-# in scope, not implemented yet: refused cleanly, naming the feature, until they are
-NOT_YET = {
-    "delay_pipeline": "DELAY FIXED",
-    "partial_range_definitions": "DATA",
-    "with_lookup": "GET XLS/DIRECT CONSTANTS",
-}
+# these used features the engine once refused (DELAY FIXED, DATA, GET XLS/DIRECT CONSTANTS)
+ONCE_UNSUPPORTED = ("delay_pipeline", "partial_range_definitions", "with_lookup")
 
 
 @pytest.fixture(scope="module")
@@ -54,17 +50,13 @@ def test_most_shared_cases_match(results):
     assert n_match >= 70, "\n".join(line for line in lines if not line.startswith("match"))
 
 
-def test_features_not_implemented_yet_are_refused_cleanly(results):
+def test_once_unsupported_features_now_match(results):
     res, _ = results
     by_folder = {Path(r.folder).name: r for r in res}
-    present = [name for name in NOT_YET if name in by_folder]
+    present = [name for name in ONCE_UNSUPPORTED if name in by_folder]
     assert present, "none of the cases is present"
     for name in present:
-        r = by_folder[name]
-        assert r.outcome in ("match", "unsupported"), (name, r.outcome, r.engine.message)
-        if r.outcome == "unsupported":
-            assert NOT_YET[name] in r.engine.message and "variable '" in r.engine.message
-            assert r.model in r.engine.message
+        assert by_folder[name].outcome == "match", (name, by_folder[name].engine.message)
 
 
 def test_summary_line_and_exit_status(results):

@@ -19,8 +19,7 @@ def load_error(write_mdl, body, exc=simulator.ModelLoadError, **ctl):
 # ---------------------------------------------------------------------- unsupported features
 @pytest.mark.parametrize("expr,function", [
     ("GET TIME VALUE(0, 0, 0)", "GET TIME VALUE"),
-    ("DELAY FIXED(inp, 1, 0)", "DELAY FIXED"),
-    ("SAMPLE IF TRUE(Time > 2, inp, 0)", "SAMPLE IF TRUE"),
+    ("GAME(inp)", "GAME"),
     ("FORECAST(inp, 2, 1)", "FORECAST"),
 ])
 def test_unsupported_function_names_function_variable_and_file(write_mdl, expr, function):
@@ -38,12 +37,17 @@ def test_unsupported_is_a_model_load_error():
     assert issubclass(simulator.ModelLoadError, simulator.SimulatorError)
 
 
-def test_macro_is_unsupported(tmp_path):
+def test_macro_runs_and_a_macro_feedback_loop_is_unsupported(tmp_path):
     text = mdl_text(":MACRO: DOUBLE(x)\nDOUBLE = 2 * x\n\t~\t\n\t~\t\n\t|\n\n:END OF MACRO:\n"
-                    + eq("y", "DOUBLE(3)"))
+                    + eq("y", "DOUBLE(3) + DOUBLE(Time)"))
     path = tmp_path / "macro.mdl"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(simulator.UnsupportedFeatureError, match=r"(?i)macro 'DOUBLE'.*not supported") as info:
+    res = simulator.load(path).run(method="euler")
+    np.testing.assert_array_equal(res["y"][:, 0], 6 + 2 * res.times)
+    loop = mdl_text(":MACRO: LOOPY(x)\nLOOPY = a\n\t~\t\n\t~\t\n\t|\n\na = LOOPY * x\n\t~\t\n\t~\t\n\t|\n\n"
+                    ":END OF MACRO:\n" + eq("y", "LOOPY(3)"))
+    path.write_text(loop, encoding="utf-8")
+    with pytest.raises(simulator.UnsupportedFeatureError, match=r"(?i)macro 'LOOPY': a feedback loop") as info:
         simulator.load(path)
     assert str(path) in str(info.value)
 

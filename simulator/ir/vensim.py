@@ -1,0 +1,91 @@
+"""Vensim's functions written once, as IR over primitive operations.
+
+Both printers see only the primitives (:data:`~simulator.ir.nodes.UNARY`,
+:data:`~simulator.ir.nodes.BINARY`, ``If``, ``ByClock`` ...), so a rule here (a tolerance, a
+comparison, the order of operations) holds for every backend. The order of operations follows
+pysd's and Vensim's formulas; it fixes the floating-point result.
+"""
+from __future__ import annotations
+
+from .nodes import Binary, Bound, ByClock, Expr, If, Let, Num, SwitchTime, Time, TimeStep, Unary
+
+SMALL_VENSIM = 1e-6  # Vensim's (and pysd's) zero tolerance in XIDZ/ZIDZ/QUANTUM and time tests
+
+
+def b(op: str, left: Expr, right: Expr) -> Expr:
+    return Binary(op, left, right)
+
+
+def num(x: float) -> Num:
+    return Num(float(x))
+
+
+# ----------------------------------------------------------------------------- arithmetic
+def xidz(a: Expr, d: Expr, x: Expr) -> Expr:
+    """a / d, or x where |d| < 1e-6."""
+    return Let(d, If(b("<", Unary("abs", Bound()), num(SMALL_VENSIM)), x, b("/", a, Bound())))
+
+
+def zidz(a: Expr, d: Expr) -> Expr:
+    """a / d, or 0 where |d| < 1e-6."""
+    return Let(d, If(b("<", Unary("abs", Bound()), num(SMALL_VENSIM)), num(0.0), b("/", a, Bound())))
+
+
+def quantum(a: Expr, q: Expr) -> Expr:
+    """q * INTEGER(a / q); a itself where q < 1e-6 (Vensim, pysd)."""
+    return Let(q, If(b("<", Bound(), num(SMALL_VENSIM)), a, b("*", Bound(), Unary("trunc", b("/", a, Bound())))))
+
+
+def modulo(x: Expr, m: Expr) -> Expr:
+    """x - m * INTEGER(x / m): the sign of x, as pysd documents Vensim's MODULO.
+
+    MODULO(x, 0) is a division by zero (NaN, which the run reports). pysd returns 0 for every
+    m < 1e-6 (its QUANTUM cut-off); that silent 0 is not copied.
+    """
+    zero = num(0.0)
+    # 0/0, not a NaN literal: a NaN literal is Vensim's :NA:, which is data, and this is arithmetic
+    return Let(m, If(b("==", Bound(), zero), b("/", zero, zero),
+                     b("-", x, b("*", Bound(), Unary("trunc", b("/", x, Bound()))))))
+
+
+def log(x: Expr, base: Expr) -> Expr:
+    return b("/", Unary("ln", x), Unary("ln", base))
+
+
+# ----------------------------------------------------------------------------- time functions
+def _after_half_step(threshold: Expr) -> Expr:
+    # fixed step: a switch at t belongs to the step whose midpoint is past it (Vensim)
+    return b(">", b("+", Time(), b("/", TimeStep(), num(2.0))), threshold)
+
+
+def step(height: Expr, at: Expr) -> Expr:
+    return b("*", height, ByClock(fixed=_after_half_step(at), adaptive=b(">=", SwitchTime(), at)))
+
+
+def ramp(slope: Expr, start: Expr, finish: Expr | None) -> Expr:
+    final = Time() if finish is None else b("min", finish, Time())
+    on = ByClock(fixed=b(">", b("+", Time(), num(SMALL_VENSIM)), start), adaptive=b(">", SwitchTime(), start))
+    return b("*", b("*", on, slope), b("-", final, start))
+
+
+def pulse(start: Expr, width: Expr) -> Expr:
+    fixed = b("and", b("<=", b("-", start, num(SMALL_VENSIM)), Time()), b("<", Time(), b("+", start, width)))
+    adaptive = b("and", b("<=", start, SwitchTime()), b("<", SwitchTime(), b("+", start, width)))
+    return ByClock(fixed=fixed, adaptive=adaptive)
+
+
+def pulse_train(start: Expr, interval: Expr, width: Expr, end: Expr) -> Expr:
+    t = ByClock(fixed=Time(), adaptive=SwitchTime())
+    since = b("+", b("-", t, start), ByClock(fixed=num(SMALL_VENSIM), adaptive=num(0.0)))
+    phase = If(b(">", interval, num(0.0)), b("mod", since, interval), since)
+    active = b("and", b("<=", start, t), b("<", t, end))
+    return b("and", active, b("<", phase, width))
+
+
+# ----------------------------------------------------------------------------- random
+def random_uniform(lo: Expr, hi: Expr, noise: Expr) -> Expr:
+    return b("+", lo, b("*", b("-", hi, lo), noise))
+
+
+def random_normal(lo: Expr, hi: Expr, mean: Expr, sd: Expr, noise: Expr) -> Expr:
+    return b("min", b("max", b("+", mean, b("*", sd, noise)), lo), hi)

@@ -1,0 +1,119 @@
+"""Where compiled numba kernels live: an explicit cache object, no module-level state.
+
+A kernel's source is written under the cache folder, named by the sha256 of its text, and loaded
+from there, so that numba's own cache (``cache=True``, machine code beside the file) serves later
+processes: the JIT cost is paid once per machine, model structure and numba version. Writes are
+atomic (a private temporary file renamed into place), content-addressed files are never rewritten,
+and two processes compiling the same model at once both end with the same, complete file.
+
+The folder is ``KernelCache(path)``, else ``$INNOSIM_CACHE``, else ``$INNOSIM_CACHE_DIR``
+(older name), else ``$XDG_CACHE_HOME/innosim`` or ``~/.cache/innosim``; kernels go in its
+``fused`` subfolder. A folder that others can write to is never used (numba's cache files are
+pickles): kernels then compile in memory, every process anew.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import types
+from pathlib import Path
+
+
+class KernelCache:
+    """Generated kernel modules, in memory for this object's life and on disk across processes."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else None
+        self._loaded: dict[str, types.ModuleType] = {}
+        self._lock = threading.Lock()
+        self.launch_lock = threading.Lock()  # one multi-threaded numba launch at a time
+
+    @classmethod
+    def from_env(cls) -> "KernelCache":
+        root = os.environ.get("INNOSIM_CACHE") or os.environ.get("INNOSIM_CACHE_DIR")
+        return cls(root) if root else cls(None)
+
+    def folder(self) -> Path | None:
+        """The folder of kernel modules, created if needed; None when it is unusable."""
+        if self.root is not None:
+            base = self.root
+        else:
+            xdg = os.environ.get("XDG_CACHE_HOME")
+            base = (Path(xdg) if xdg else Path.home() / ".cache") / "innosim"
+        path = base / "fused"
+        try:
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            st = path.stat()
+        except OSError:
+            return None
+        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+            return None
+        return path if os.access(path, os.W_OK) else None
+
+    def load(self, src: str, sha: str, header: str) -> tuple[types.ModuleType, str]:
+        """The module of a kernel source: from memory, or written to (or found in) the disk cache.
+
+        Returns (module, origin) with origin "memory", "disk" or "uncached".
+        """
+        with self._lock:
+            mod = self._loaded.get(sha)
+            if mod is not None:
+                return mod, "memory"
+            name = f"innosim_fused_{sha[:24]}"
+            folder = self.folder()
+            text, where, origin = src, "<innosim fused kernel>", "uncached"
+            if folder is None:
+                text = src.replace("cache=True", "cache=False")  # numba caches only functions of files
+            else:
+                path = folder / f"{name}.py"
+                if not _same(path, src):
+                    # content-addressed: never rewritten once right (numba's cache keys on its mtime)
+                    _atomic_write(path, src)
+                    prune(folder, header)
+                where, origin = str(path), "disk"
+            mod = types.ModuleType(name)
+            mod.__file__ = where
+            sys.modules[name] = mod  # numba's cache looks the module up by name
+            # engine-made text, checked token by token by the numba printer before it got here
+            exec(compile(text, where, "exec"), mod.__dict__)  # noqa: S102
+            self._loaded[sha] = mod
+            return mod, origin
+
+
+def _same(path: Path, src: str) -> bool:
+    try:
+        return path.is_file() and path.read_text(encoding="utf-8") == src
+    except OSError:
+        return False
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        if _same(path, text):  # another process got there first
+            return
+        os.replace(tmp, path)
+        tmp = ""
+    finally:
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def prune(folder: Path, header: str) -> None:
+    """Delete kernels made by another version of the helpers or of numba: nothing can load them."""
+    for path in folder.glob("innosim_fused_*.py"):
+        try:
+            with path.open(encoding="utf-8") as f:
+                if f.readline().rstrip("\n") == header:
+                    continue
+            for stale in [path, *(folder / "__pycache__").glob(path.stem + ".*")]:
+                stale.unlink(missing_ok=True)
+        except OSError:
+            pass
