@@ -104,7 +104,7 @@ def guarded(prog: str, fn, *args, debug: bool = False) -> int:
         return 2
     except OSError as exc:
         _trace(debug)
-        print(f"{prog}: error: {error_line(_os_message(exc))}", file=sys.stderr)
+        print(f"{prog}: error: {error_line(OSError(_os_message(exc)))}", file=sys.stderr)
         return 2
     except MemoryError:
         _trace(debug)

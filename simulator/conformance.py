@@ -146,7 +146,7 @@ def find_cases(roots: list[Path]) -> list[tuple[Path, Path, Path]]:
         for folder in folders:
             ref = next((folder / n for n in REFERENCE_NAMES if (folder / n).is_file()), None)
             model = choose_model(folder) if ref is not None else None
-            if model is not None:
+            if model is not None and ref is not None:
                 cases.append((folder, model, ref))
     return cases
 
@@ -270,7 +270,8 @@ def _pysd_params(model, params: dict) -> dict:
     """Engine-style overrides as pysd's: one value per variable, xarray for subscripted ones."""
     from pysd.py_backend.utils import get_key_and_value_by_insensitive_key_or_value as lookup
 
-    out, cells = {}, {}
+    out: dict = {}
+    cells: dict = {}
     for key, value in params.items():
         base, _, inner = key.partition("[")
         if inner:
@@ -379,7 +380,7 @@ def summary_line(results: list[CaseResult]) -> str:
     p = sum(r.engine.outcome == "match" for r in core)
     line = f"conformance: {p}/{len(core)} match"
     if core and all(r.pysd is not None for r in core):
-        line += f" (pysd {sum(r.pysd.outcome == 'match' for r in core)}/{len(core)})"
+        line += f" (pysd {sum(r.pysd.outcome == 'match' for r in core if r.pysd)}/{len(core)})"
     out = len(results) - len(core)
     return line + (f"; {out} out-of-scope case(s) not counted" if out else "")
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import runtime as rt
+from .ir import deep_trees
 from .printers.numba_kernel import UnsafeSource
 from .printers.numba_printer import FusedPlan, FusedUnsupported, print_numba
 from .printers.numpy_printer import INITIAL_SLOT
@@ -289,7 +290,8 @@ def build(model, kkey: frozenset) -> Kernel:
     """The kernel of ``model``'s variant ``kkey`` (compiled by numba when first run)."""
     prog = model._program(kkey)
     header = _header()
-    plan = print_numba(prog.ir, prog.analysis, header)
+    with deep_trees():
+        plan = print_numba(prog.ir, prog.analysis, header)
     return Kernel(plan=plan, sha=hashlib.sha256(plan.source.encode()).hexdigest(), header=header)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from . import checks
 from . import runtime as rt
 from .errors import ParameterError, SolverError
-from .ir import dependencies, lower_model
+from .ir import deep_trees, dependencies, lower_model
 from .kernel_cache import KernelCache
 from .loader import read_source
 from .names import normalize, suggest
@@ -122,7 +122,8 @@ class Model:
     def _program(self, key: frozenset) -> Program:
         prog = self._variants.get(key)
         if prog is None:
-            prog = print_numpy(lower_model(self.source, dict(key)))
+            with deep_trees():
+                prog = print_numpy(lower_model(self.source, dict(key)))
             self._variants[key] = prog
         return prog
 

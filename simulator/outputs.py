@@ -104,7 +104,7 @@ def inside(folder: str | Path, name: str) -> Path:
 # ------------------------------------------------------------------------------ atomic files
 def _full_message(exc: OSError, where: Path) -> str:
     what = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
-            errno.EFBIG: "the file size limit is exceeded"}.get(exc.errno, exc.strerror or str(exc))
+            errno.EFBIG: "the file size limit is exceeded"}.get(exc.errno or 0, exc.strerror or str(exc))
     return f"{where}: cannot write: {what}"
 
 

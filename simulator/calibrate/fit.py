@@ -82,8 +82,8 @@ class Objective:
         if self.setup.prior_weight > 0:
             pull = math.sqrt(self.setup.prior_weight) * (X - self.prior[:, None]) / self.span[:, None]
             res.extend(pull)
-        res = np.array(res)
-        return np.where(np.isfinite(res), res, BAD_RUN)
+        out = np.array(res)
+        return np.where(np.isfinite(out), out, BAD_RUN)
 
     def __call__(self, X: np.ndarray):
         X = np.asarray(X, dtype=float)

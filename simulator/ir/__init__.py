@@ -5,7 +5,8 @@
 """
 from .analysis import Analysis, analyse, dependencies
 from .build import MAX_ORDER, lower_model
+from .depth import deep_trees
 from .nodes import ModelIR
 from .validate import IRError, validate
 
-__all__ = ["Analysis", "IRError", "MAX_ORDER", "ModelIR", "analyse", "dependencies", "lower_model", "validate"]
+__all__ = ["Analysis", "IRError", "MAX_ORDER", "ModelIR", "analyse", "deep_trees", "dependencies", "lower_model", "validate"]

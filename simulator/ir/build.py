@@ -435,4 +435,22 @@ def _table(lookups, where: str) -> Table:
 
 def lower_model(src: ModelSource, overrides: dict[int, str] | None = None) -> ModelIR:
     """The IR of ``src``; ``overrides`` turns variables into parameters ("const") or time series."""
-    return Builder(src, overrides).build()
+    try:
+        return Builder(src, overrides).build()
+    except ModelLoadError as exc:
+        raise _with_line(exc, src) from None
+
+
+def _with_line(exc: ModelLoadError, src: ModelSource) -> ModelLoadError:
+    """``exc`` with the file line of the variable its message names ("<path>: variable 'x': ...")."""
+    text = str(exc)
+    head = f"{src.path}: "
+    for kind in ("variable", "lookup"):
+        start = f"{head}{kind} '"
+        if not text.startswith(start):
+            continue
+        name = text[len(start):].split("'", 1)[0]
+        el = src.elements.get(normalize(name))
+        if el is not None and el.line:
+            return type(exc)(f"{head}line {el.line}, {kind} '{text[len(start):]}")
+    return exc

@@ -15,6 +15,7 @@ import importlib
 import sys
 import threading
 from contextlib import contextmanager
+from types import FrameType
 
 from ..errors import ModelLoadError
 from .literals import LiteralError, parse_literal
@@ -33,11 +34,14 @@ _MISSING = object()
 
 
 def _installed_pysd_version() -> str | None:
+    # read from the package metadata: importing pysd itself costs half a second (pandas, xarray),
+    # which `import simulator` must not pay
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        import pysd
-    except ImportError:
+        return version("pysd")
+    except PackageNotFoundError:
         return None
-    return getattr(pysd, "__version__", "unknown")
 
 
 INSTALLED_PYSD_VERSION = _installed_pysd_version()
@@ -102,7 +106,8 @@ def pysd_translation(nesting: int = 0):
 
 
 def _frames() -> list:
-    frames, f = [], sys._getframe()
+    frames: list = []
+    f: FrameType | None = sys._getframe()
     while f is not None:
         frames.append(f)
         f = f.f_back

@@ -24,6 +24,12 @@ import re
 
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _SPACE = re.compile(r"[\s\\]*")
+
+
+def _space_end(text: str, pos: int) -> int:
+    """Where the run of white space (and Vensim's line-continuation backslashes) at ``pos`` ends."""
+    m = _SPACE.match(text, pos)
+    return m.end() if m else pos
 _STRING = re.compile(r"'[^'\n\r]*'")
 MAX_LITERAL_DEPTH = 16
 MAX_NUMBER_CHARS = 400
@@ -65,7 +71,7 @@ class _Parser:
         self.depth = 0
 
     def skip(self) -> None:
-        self.pos = _SPACE.match(self.text, self.pos).end()
+        self.pos = _space_end(self.text, self.pos)
 
     def peek(self) -> str:
         self.skip()
@@ -111,6 +117,7 @@ class _Parser:
                 raise LiteralError(self.unexpected())
             self.pos += 1
             self.depth -= 1
+            value: object
             if close == "]":
                 value = list(items)
             elif comma or not items:
@@ -150,8 +157,8 @@ class _Parser:
             if value.bit_length() > 1024:
                 raise LiteralError(f"number {_snippet(token)} is out of the floating-point range")
             return value
-        value = float(token)
-        if not math.isfinite(value):
+        number = float(token)
+        if not math.isfinite(number):
             raise LiteralError(f"number {_snippet(token)} is out of the floating-point range")
-        return value
+        return number
 

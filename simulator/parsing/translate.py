@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ModelLimitError, ModelLoadError, UnsafeModelTextError
 from ..names import normalize
@@ -28,8 +29,8 @@ class Translation:
     path: Path
     kind: str            # "vensim" or "xmile"
     data: bytes          # the bytes that were checked and parsed
-    model: object        # pysd's AbstractModel
-    index: VensimIndex | XmileIndex
+    model: Any           # pysd's AbstractModel
+    index: Any           # VensimIndex or XmileIndex, by ``kind``
     _definitions: dict | None = field(default=None, repr=False)
 
     def definitions(self, merge_name: str) -> list[tuple[int, str]]:
@@ -73,6 +74,7 @@ def translate(path: str | Path, *, quiet: bool = True) -> Translation:
         raise ModelLoadError(f"{path}: model file not found")
     check_pysd_version()
     data = read_bytes(path)
+    index: Any
     if kind == "vensim":
         index = index_vensim(path, data)
         deepest = check_vensim(index)
@@ -145,7 +147,7 @@ def _snip(text: str, limit: int) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def _find_cause(exc: BaseException, cls, skip=None):
+def _find_cause(exc: BaseException | None, cls, skip=None):
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -200,7 +202,8 @@ def _failed_vensim_entry(index: VensimIndex, src) -> tuple[Entry | None, str]:
                 k = normalize(comp.name)
                 same = [e for e in mine if e.key == k]
                 exact = [e for e in same if e.rhs == getattr(comp, "expression", None)]
-                return ((exact or same or [None])[0]), comp.name
+                best = exact or same
+                return (best[0] if best else None), comp.name
     return None, ""
 
 

@@ -31,7 +31,9 @@ def definitions_of(tr: Translation, element) -> list[tuple[int | None, str]]:
     found = tr.definitions(merge)
     if tr.kind != "vensim":
         found = found[:1] * n
-    return (found + [found[0] if found else (None, element.name)] * n)[:n]
+    padded: list[tuple[int | None, str]] = list(found)
+    padded += [found[0] if found else (None, element.name)] * n
+    return padded[:n]
 
 
 def lines_of(tr: Translation, element) -> list[int | None]:
@@ -166,11 +168,11 @@ def _cells(space, comp):
     sets = [_elements(space, s) for s in subs]
     if any(s is None for s in sets):
         return None
-    excluded = set()
+    excluded: set[tuple[str, ...]] = set()
     for ex in excepts:
-        ex_sets = [_elements(space, s) or () for s in ex]
+        ex_sets: list[tuple[str, ...]] = [_elements(space, s) or () for s in ex]
         excluded.update(itertools.product(*ex_sets))
-    return (c for c in itertools.product(*sets) if c not in excluded)
+    return (c for c in itertools.product(*sets) if c not in excluded)  # type: ignore[arg-type]
 
 
 def _check_overlaps(tr: Translation, space, comps) -> None:

@@ -31,6 +31,12 @@ _MACRO = re.compile(r":MACRO:(.+?):END OF MACRO:")
 _MACRO_HEAD = re.compile(r"\s*([^(]*?)\s*\([^)]*\)")
 _NAME = re.compile(rf"{_ESCAPE}|\w[\w'$\s]*+")
 _SPACE = re.compile(r"[\s\\]*")
+
+
+def _space_end(text: str, pos: int) -> int:
+    """Where the run of white space (and line-continuation backslashes) at ``pos`` ends."""
+    m = _SPACE.match(text, pos)
+    return m.end() if m else pos
 _SUBS = re.compile(r"\[[^\]]*\]")
 _EXCEPT = re.compile(r":EXCEPT:[\s\\]*\[[^\]]*\](?:[\s\\]*,[\s\\]*\[[^\]]*\])*", re.I)
 _KEYWORD = re.compile(r":[\s\\]*\w[\w'$\s]*+:", re.I)
@@ -176,10 +182,13 @@ def _split_blocks(path: Path, cmap: CleanMap, pos: int, end: int, section: str,
     while pos < end:
         if not text[pos:end].strip():
             return
-        fields, starts, cur = [], [], pos
+        fields: list[str] = []
+        starts: list[int] = []
+        cur = pos
         while True:
             pattern = _DOC if len(fields) == 2 else _ELEMENT
             m = pattern.match(text, cur, end)
+            assert m is not None  # both patterns match the empty string
             starts.append(cur)
             fields.append(m.group())
             cur = m.end()
@@ -235,15 +244,15 @@ def classify(equation: str) -> tuple[str, str, str, int]:
     if not m:
         return "unknown", "", "", -1
     name = m.group().strip()
-    pos = _SPACE.match(equation, m.end()).end()
+    pos = _space_end(equation, m.end())
     subs = ""
     sm = _SUBS.match(equation, pos)
     if sm:
         subs = sm.group()[1:-1].strip()
-        pos = _SPACE.match(equation, sm.end()).end()
+        pos = _space_end(equation, sm.end())
         em = _EXCEPT.match(equation, pos)
         if em:
-            pos = _SPACE.match(equation, em.end()).end()
+            pos = _space_end(equation, em.end())
     rest = equation[pos:]
     upper = rest[:16].upper()
     if upper.startswith(":THE CONDITION:"):
@@ -255,7 +264,7 @@ def classify(equation: str) -> tuple[str, str, str, int]:
     if rest.startswith("="):
         return "component", name, subs, pos + 1
     km = _KEYWORD.match(equation, pos)
-    after = _SPACE.match(equation, km.end()).end() if km else pos
+    after = _space_end(equation, km.end()) if km else pos
     if equation.startswith(":=", after):
         return "data", name, subs, after + 2
     if km and after == len(equation):

@@ -46,6 +46,7 @@ from ..ir.nodes import (
     Unary,
     Vector,
 )
+from .chains import balanced, flat_chain
 from .numba_kernel import assemble, check_source
 
 
@@ -80,7 +81,8 @@ COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 CALLS = {"min": "rtf.fmin", "max": "rtf.fmax", "mod": "rtf.pymod"}
 LOOKUPS = {"interpolate": "rtf.interp", "extrapolate": "rtf.extrapolate", "forward": "rtf.look_forward",
            "backward": "rtf.hold_backward", "raw": "rtf.raw"}
-REDUCE = {"sum": "({a} + {b})", "prod": "({a} * {b})", "min": "rtf.fmin({a}, {b})", "max": "rtf.fmax({a}, {b})"}
+REDUCE_INFIX = {"sum": "+", "prod": "*"}
+REDUCE_CALL = {"min": "rtf.fmin", "max": "rtf.fmax"}
 
 
 def _cells(shape):
@@ -191,10 +193,9 @@ class NumbaPrinter:
         if isinstance(e, Reduce):
             # sequential, in C order of the reduced cells, as the numpy runtime's reduce
             terms = [self.expr(e.arg, tuple(cell) + extra) for extra in _cells(e.sizes)]
-            code = terms[0]
-            for term in terms[1:]:
-                code = REDUCE[e.op].format(a=code, b=term)
-            return code
+            if e.op in REDUCE_INFIX:
+                return "(" + f" {REDUCE_INFIX[e.op]} ".join(terms) + ")"
+            return balanced(REDUCE_CALL[e.op], terms)
         if isinstance(e, Noise):
             raise FusedUnsupported("function RANDOM UNIFORM/RANDOM NORMAL")
         if isinstance(e, Vector):
@@ -202,6 +203,9 @@ class NumbaPrinter:
         raise FusedUnsupported(type(e).__name__)
 
     def binary(self, e: Binary, cell) -> str:
+        flat = flat_chain(e, lambda x: self.expr(x, cell))
+        if flat is not None:
+            return flat
         a, b = self.expr(e.left, cell), self.expr(e.right, cell)
         if e.op in ARITH:
             return f"({a} {e.op} {b})"

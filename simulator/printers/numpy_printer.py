@@ -51,6 +51,7 @@ from ..ir.nodes import (
     Vector,
 )
 from ..ir.validate import validate
+from .chains import flat_chain
 
 INITIAL_SLOT = 2_000_000  # S keys of INITIAL values; variables use their index, noise its site
 UNARY_CODE = {"abs": "np.abs", "exp": "np.exp", "ln": "np.log", "sqrt": "np.sqrt", "sin": "np.sin",
@@ -159,6 +160,9 @@ class NumpyPrinter:
                 return f"(-{self.expr(e.arg, ctx)})"
             return f"{UNARY_CODE[e.op]}({self.expr(e.arg, ctx, as_bool=e.op == 'not')})"
         if isinstance(e, Binary):
+            flat = flat_chain(e, lambda x: self.expr(x, ctx))
+            if flat is not None:
+                return flat
             logic = e.op in ("and", "or")
             a, b = self.expr(e.left, ctx, as_bool=logic), self.expr(e.right, ctx, as_bool=logic)
             if e.op in INFIX:

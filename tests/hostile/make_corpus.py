@@ -184,7 +184,11 @@ def code_cases() -> None:
         "ModelLoadError", "x[A] =", "x", "code in a TABBED ARRAY")
     mdl("string_argument_escape",
         eq("x", "GET XLS CONSTANTS('\\x27+__import__(\"os\").system(\"touch PWNED\")+\\x27', 'a', 'b')"),
-        "UnsupportedFeatureError", what="quote escapes in a string argument")
+        "ModelLoadError", what="quote escapes in a string argument")
+    mdl("data_file_parent_folder", eq("x", "GET XLS CONSTANTS('../../../../etc/passwd', 'a', 'B2')"),
+        "ModelLoadError", "GET XLS CONSTANTS", "x", "a data file outside the model's folder")
+    mdl("data_file_absolute_path", eq("x", "GET DIRECT CONSTANTS('/etc/passwd', ',', 'B2')"),
+        "ModelLoadError", "GET DIRECT CONSTANTS", "x", "an absolute data file path")
     mdl("units_range_code", eq("k", "2", units=f"Month [{IMPORT}, 10]") + eq("y", "k"),
         "ModelLoadError", "k = 2", "k", "code in the units range")
     mdl("units_range_two_brackets", eq("k", "2", units="Month [0,1] [2,3]") + eq("y", "k"),
