@@ -191,15 +191,21 @@ def case_reference(case_id: str) -> Path:
 
 
 # ---------------------------------------------------------------------------- the flagship
+# pysd needs minutes per flagship run at the model's own TIME STEP (1/64); the references are
+# made at a coarser step, given to both engines as a parameter: the equations are what is compared
+REFERENCE_RUN = {"TIME STEP": 0.0625}
+
+
 def flagship_scenarios(model) -> list[tuple[str, dict]]:
-    """(scenario id, parameters) of every built-in scenario, as the application runs them."""
+    """(scenario id, parameters) of every built-in scenario, as the application runs them (plus
+    :data:`REFERENCE_RUN`)."""
     import policies
 
     catalogue = policies.load_catalogue()
     out = []
     for sid in sorted(policies.builtin_scenario_files()):
         scenario = policies.load_scenario(sid, catalogue=catalogue, cities=model.subscripts.get("City"))
-        out.append((sid, policies.scenario_params(scenario, model, catalogue=catalogue)))
+        out.append((sid, {**policies.scenario_params(scenario, model, catalogue=catalogue), **REFERENCE_RUN}))
     return out
 
 
@@ -216,7 +222,7 @@ def perturbed_constants(model, *, draws: int, seed: int, spread: float = 0.2) ->
     out = []
     for _ in range(draws):
         factors = rng.uniform(1 - spread, 1 + spread, size=len(keys))
-        out.append({k: float(base[k]) * float(f) for k, f in zip(keys, factors)})
+        out.append({**{k: float(base[k]) * float(f) for k, f in zip(keys, factors)}, **REFERENCE_RUN})
     return out
 
 
