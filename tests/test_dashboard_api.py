@@ -13,13 +13,13 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
+from conftest import dashboard_simulation  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
-import policies  # noqa: E402
-from dashboard import DashboardError, Simulation, create_app, load_assumptions, load_exercises  # noqa: E402
+from dashboard import DashboardError, create_app, load_assumptions, load_exercises  # noqa: E402
 from dashboard.security import Access  # noqa: E402
-from dashboard.server import main as serve_main  # noqa: E402
 from dashboard.store import default_data_dir  # noqa: E402
+from innosim.commands.serve import main as serve_main  # noqa: E402
 
 STATIC = Path(__file__).resolve().parent.parent / "dashboard" / "static"
 YEAR = 2035
@@ -35,7 +35,7 @@ def make_client(sim, data_dir) -> TestClient:
 
 @pytest.fixture(scope="module")
 def sim():
-    return Simulation()
+    return dashboard_simulation()
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def at(series, meta_years, year=YEAR):
 # ----------------------------------------------------------------------------- catalogue and assets
 def test_meta_is_generated_from_catalogue_model_and_assumptions(client, sim):
     meta = client.get("/api/meta").json()
-    cat = policies.load_catalogue()
+    cat = sim.catalogue
     assert [lv["id"] for lv in meta["levers"]] == list(cat.levers)
     assert [s["id"] for s in meta["shocks"]] == list(cat.shocks)
     for item in meta["levers"] + meta["shocks"]:

@@ -1,6 +1,6 @@
 """Workshop dashboard in a real browser (Playwright driving Debian's headless chromium).
 
-The server runs as ``python -m dashboard.server`` in a subprocess on a free port with a temporary
+The server runs as ``python -m innosim serve`` in a subprocess on a free port with a temporary
 data folder, exactly as ``innosim serve`` would run it.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 
 class Server:
-    """``python -m dashboard.server`` on a free port; ``restart()`` keeps the data folder."""
+    """``python -m innosim serve`` on a free port; ``restart()`` keeps the data folder."""
 
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
@@ -52,7 +52,7 @@ class Server:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                "INNOSIM_FACILITATOR_TOKEN": TOKEN}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.server", "--port", str(self.port), "--data-dir", str(self.data_dir),
+            [sys.executable, "-m", "innosim", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
              "--no-browser"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import SHARED_CONFORMANCE
 
-from simulator.cli import main
+from innosim.cli import main
 from simulator.conformance import run_conformance
 
 pytestmark = pytest.mark.skipif(
