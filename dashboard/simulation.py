@@ -2,8 +2,8 @@
 
 A *state* is plain data, the same shape the page keeps in its URL::
 
-    {"levers": {"rd_subsidy": {"value": 0.1, "start": 2026, "ramp": 2}},
-     "shocks": {"trade_barrier": {"value": 0.25}},
+    {"levers": {"subsidy": {"value": 0.1, "start": 2026, "ramp": 2}},
+     "shocks": {"tariff": {"value": 0.25}},
      "assumptions": {"lbe": 0.0}}
 
 Levers and shocks are validated and applied by :mod:`policies` (never by the dashboard), the

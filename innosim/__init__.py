@@ -4,9 +4,9 @@ It sits above the engine (:mod:`simulator`), the studies (:mod:`policies`, :mod:
 the dashboard (:mod:`dashboard`); none of them imports it.
 
 >>> import innosim
->>> [m.name for m in innosim.registered()]        # the bundled models (models/registry.toml)
->>> model = innosim.load("industrial_symbiosis")   # a registered name, a model file, or None: the default
->>> catalogue = innosim.catalogue("industrial_symbiosis")
+>>> names = [m.name for m in innosim.registered()]   # the bundled models (models/registry.toml)
+>>> model = innosim.load(names[-1])    # a registered name, a model file, or None: the default model
+>>> catalogue = innosim.catalogue(names[-1])
 """
 from .errors import RegistryError
 from .registry import ModelInfo, load_registry, models_dir, registered, resolve

@@ -84,14 +84,15 @@ def models_dir() -> Path:
     beside = Path(__file__).resolve().parent.parent / "models"
     if (beside / REGISTRY_FILE).is_file():
         return beside
-    try:
-        from importlib.resources import files
+    import importlib.util
 
-        installed = Path(str(files("innosim_models")))
-        if (installed / REGISTRY_FILE).is_file():
-            return installed
-    except (ImportError, TypeError):
-        pass
+    try:
+        spec = importlib.util.find_spec("innosim_models")
+    except (ImportError, ValueError):
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / REGISTRY_FILE).is_file():
+            return Path(location)
     raise RegistryError(f"the bundled models are missing (no models/{REGISTRY_FILE} beside the innosim "
                         "package, none installed with it); give a model file with --model PATH or set "
                         "$INNOSIM_MODELS to a models folder")

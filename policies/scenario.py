@@ -8,18 +8,18 @@ A scenario file looks like::
     extends = "baseline"            # optional: start from another scenario
     budget_cap = 150                # optional: 亿元/Year of extra fiscal cost vs. the baseline
 
-    [levers.rd_super_deduction]
+    [levers.tax_credit]
     value = 1.2                     # level reached after the ramp
     start = 2025                    # first year of the change (default: catalogue start)
     ramp = 3                        # years of linear ramp from the baseline value (default 0)
     end = 2040                      # optional: back to the baseline value after this year
 
-    [levers.regional_fund]          # a lever set per region
+    [levers.regional_grant]         # a lever set per region
     value = 10                      # 亿元/Year for each region listed in `cities` ...
     cities = ["North", "South"]
     # allocation = { North = 10, South = 6 }   # ... or one value per region
 
-    [shocks.trade_barrier]
+    [shocks.tariff]
     value = 0.25
     start = 2026
 

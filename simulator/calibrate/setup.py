@@ -9,7 +9,7 @@ It lives in the model's data folder (``models/<name>/calibration_setup.toml`` be
     prior_weight = 0.02                # weight of the pull towards each parameter's prior
     headline = ["Output A", "Output B"]
 
-    [parameters."Birth Rate"]
+    [parameters."Adoption Rate"]
     lower = 0.15
     upper = 0.8
     prior = 0.3                        # optional: default = the model file's value
