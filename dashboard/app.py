@@ -203,7 +203,8 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation,
         kpis = []
         for k in cat.kpis.values():
             entry = {"variable": k.variable, "name": k.name, "unit": k.unit, "direction": k.direction,
-                     "headline": k.headline, "per_city": k.per_city, "doc": model_doc(model, k.variable)}
+                     "headline": k.headline, "per_city": k.per_city, "change": k.change,
+                     "doc": model_doc(model, k.variable)}
             kpis.append(entry)
         per_city = [{"variable": v, "unit": model.variables[v].units, "doc": model_doc(model, v)}
                     for v in sim.per_city]

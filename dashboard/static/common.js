@@ -99,6 +99,7 @@ const Common = {
     if (sel) {
       sel.replaceChildren(...(meta.models || []).map(m => this.el("option", { value: m.url, selected: m.current, text: this.L(m.title) })));
       sel.hidden = (meta.models || []).length < 2;
+      if (title) title.hidden = !sel.hidden;   // the switch shows the model's title itself
       sel.onchange = () => { location.href = new URL(sel.value, location.href).href; };
     }
   },

@@ -193,7 +193,8 @@ const View = (() => {
       box.append(el("div", { class: "card " + (i === 0 ? "headline " : "") + good, dataset: { kpi: v } },
         el("div", { class: "card-name", text: C.L(def.name) }),
         el("div", { class: "card-value", text: C.fmt(val) + " " + C.unit(def.unit) }),
-        el("div", { class: "card-delta", text: `${C.signed(diff)} (${C.signed(pct, Math.abs(pct) < 1 ? 2 : 1)} %) ${C.t("vs_baseline")}` })));
+        el("div", { class: "card-delta", text: (def.change === "difference" ? C.signed(diff)   // codes, counts of years
+          : `${C.signed(diff)} (${C.signed(pct, Math.abs(pct) < 1 ? 2 : 1)} %)`) + " " + C.t("vs_baseline") })));
     });
     const cost = res.extra_cost ? res.extra_cost[k] : 0;
     box.append(el("div", { class: "card cost " + (cost > 0.5 ? "spend" : "flat"), id: "card-cost" },
