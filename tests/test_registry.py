@@ -120,6 +120,11 @@ def test_run_compare_and_report_on_the_symbiosis_model(tmp_path, capsys):
     assert NOTICE in html and "产业双向转移与创新共生模型" in html
 
 
+def test_a_model_name_given_as_a_scenario_gets_a_hint(capsys, tmp_path):
+    assert main(["run", SYMBIOSIS, "--out", str(tmp_path)]) == 2
+    assert f"run it with innosim run --model {SYMBIOSIS}" in capsys.readouterr().err
+
+
 def test_info_takes_a_registered_name(capsys):
     assert main(["info", SYMBIOSIS]) == 0
     assert "Symbiosis Mode" in capsys.readouterr().out

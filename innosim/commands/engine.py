@@ -74,6 +74,9 @@ def cmd_run(args) -> int:
     if args.target is not None and not args.target.lower().endswith(MODEL_SUFFIXES):
         from .policy import cmd_run_scenario
 
+        if args.model is None and args.target in load_registry().names:
+            raise ParameterError(f"{args.target!r} is a registered model, not a scenario: run it with "
+                                 f"innosim run --model {args.target}")
         return cmd_run_scenario(args)
     if args.target is not None and args.model:
         raise ParameterError("--model is for scenario runs; give the model file as the argument")
