@@ -3,7 +3,7 @@
     python benchmarks/bench_dashboard.py [--moves 60] [--lever innovation_finance] [--json out.json]
     python benchmarks/bench_dashboard.py --screenshots docs     # docs/dashboard_en.png, dashboard_zh.png
 
-Starts ``python -m dashboard.server`` on a free port (temporary data folder), waits until the
+Starts ``python -m innosim serve`` on a free port (temporary data folder), waits until the
 engine's fused kernel is warm, opens the page in headless chromium (Playwright, Debian's
 /usr/bin/chromium) at 1400x900 with the four default charts and the regional view, and moves one
 lever slider one step at a time with the keyboard (each step a new state, so neither the page's
@@ -52,13 +52,13 @@ def health(url: str) -> dict | None:
 def start_server(data_dir: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard.server", "--port", str(port), "--data-dir", data_dir,
+    proc = subprocess.Popen([sys.executable, "-m", "innosim", "serve", "--port", str(port), "--data-dir", data_dir,
                              "--no-browser"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300     # the first start on a machine compiles the fused kernel
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit("the dashboard server exited; run `python -m dashboard.server` to see why")
+            raise SystemExit("the dashboard server exited; run `python -m innosim serve` to see why")
         h = health(url)
         if h and h["warm_up"] not in ("not started", "compiling"):
             return proc, url

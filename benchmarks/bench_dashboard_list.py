@@ -4,7 +4,7 @@
 
 Fills a temporary data folder with ``--submissions`` submissions through the store's normal write
 path (summaries computed as ``POST /api/submissions`` computes them; 50 teams, 200 distinct
-scenarios), starts ``python -m dashboard.server`` on it and times, with one keep-alive client:
+scenarios), starts ``python -m innosim serve`` on it and times, with one keep-alive client:
 
 - a page of 100 (the default) and of 200 (the largest), compact and with the four charted series;
 - the whole list in pages of 200 with the charted series (what the facilitator page loads once);
@@ -38,9 +38,12 @@ def fill(data_dir: str, n: int, seed: int = 1):
     """``n`` submissions written through the store, as the API writes them; returns (sim, rows)."""
     from dashboard import Simulation, create_app
     from dashboard.security import Access
+    from innosim.commands.serve import model_setup
+    from innosim.registry import resolve
 
-    sim = Simulation()
-    app = create_app(data_dir, simulation=sim, warm_up=False, access=Access(token=TOKEN))
+    sim = Simulation.from_setup(model_setup(resolve(None)))
+    # `innosim serve` keeps each model's submissions in <data folder>/<model name>/
+    app = create_app(Path(data_dir) / sim.name, simulation=sim, warm_up=False, access=Access(token=TOKEN))
     store, summaries = app.state.store, app.state.summaries
     rng = random.Random(seed)
     levers = [lv for lv in sim.catalogue.levers.values() if lv.step]

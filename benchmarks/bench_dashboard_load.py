@@ -2,7 +2,7 @@
 
     nice -n 10 python benchmarks/bench_dashboard_load.py [--clients 50] [--seconds 300] [--json out.json]
 
-Starts ``python -m dashboard.server`` on a free port (temporary data folder, default limits),
+Starts ``python -m innosim serve`` on a free port (temporary data folder, default limits),
 waits until the engine's fused kernel is warm, then runs for ``--seconds``:
 
 - ``--clients`` participants, each from its own loopback address (127.0.0.2, 127.0.0.3, ...; Linux
@@ -55,17 +55,17 @@ def rss_mib(pid: int) -> float:
 
 
 def start_server(data_dir: str, timeout: float = 300.0, *, warm: bool = True) -> tuple[subprocess.Popen, str]:
-    """``python -m dashboard.server`` on a free port; waits for the fused kernel unless ``warm=False``."""
+    """``python -m innosim serve`` on a free port; waits for the fused kernel unless ``warm=False``."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "INNOSIM_FACILITATOR_TOKEN": TOKEN}
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard.server", "--port", str(port), "--data-dir", data_dir,
+    proc = subprocess.Popen([sys.executable, "-m", "innosim", "serve", "--port", str(port), "--data-dir", data_dir,
                              "--no-browser"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit("the dashboard server exited; run `python -m dashboard.server` to see why")
+            raise SystemExit("the dashboard server exited; run `python -m innosim serve` to see why")
         try:
             with urllib.request.urlopen(url + "/api/health", timeout=2) as r:
                 if not warm or json.load(r)["warm_up"] not in ("not started", "compiling"):

@@ -5,7 +5,7 @@
 
 Prints one table: a pysd run vs. the engine's single run; ensemble cost per member at each N
 (euler at TIME STEP and RK45, chunked by the sensitivity runner, uncertainties drawn from
-models/zhejiang_uncertainties.toml); memory (resident-set growth during the ensemble, and the
+models/zhejiang_innovation_openness/uncertainties.toml); memory (resident-set growth during the ensemble, and the
 process's peak RSS so far); and a Sobol analysis (>= 10 parameters,
 N (D + 2) >= 20 000 runs) end to end (sampling + runs + analysis), with its ratio to the same
 number of pysd runs. When ``simulator.RunOptions`` has a ``backend`` option, fixed-step rows
@@ -43,7 +43,7 @@ from sensitivity.methods import sobol as sobol_method  # noqa: E402
 from simulator.parsing import pysd_read_vensim  # noqa: E402
 
 MODEL = ROOT / "models" / "zhejiang_innovation_openness.mdl"
-SPEC = ROOT / "models" / "zhejiang_uncertainties.toml"
+SPEC = ROOT / "models" / "zhejiang_innovation_openness" / "uncertainties.toml"
 KPIS = ("High Tech Exports", "RD Expenditure", "Industrial Clusters", "Export Competitiveness")
 
 

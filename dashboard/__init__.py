@@ -1,19 +1,22 @@
 """Workshop dashboard: a FastAPI app over :mod:`simulator` and :mod:`policies`.
 
->>> from dashboard import create_app
->>> app = create_app("/tmp/innosim-data")        # then: uvicorn.run(app)
+>>> from dashboard import ModelSetup, Simulation, create_app
+>>> setup = ModelSetup(name="my_model", title={"zh": "...", "en": "..."},
+...                    catalogue=Path("models/my_model/levers.toml"))
+>>> app = create_app("/tmp/innosim-data", simulation=Simulation.from_setup(setup))   # then: uvicorn.run(app)
 
-or from the command line: ``innosim serve`` (see :func:`dashboard.server.main`).
-The FastAPI app itself is imported lazily, so ``import dashboard`` works without the extra.
+or from the command line: ``innosim serve [--model NAME]`` (every registered model behind a
+model switch; see :func:`dashboard.site.create_site`). The FastAPI app itself is imported lazily,
+so ``import dashboard`` works without the extra.
 """
 from .assumptions import Assumption, load_assumptions
 from .errors import DashboardError, NotFound
 from .exercises import Exercise, Goal, Predict, check_goal, load_exercises, reveal
-from .simulation import RunData, Simulation
+from .simulation import ModelSetup, RunData, Simulation
 from .store import SubmissionStore, default_data_dir
 
 __all__ = [
-    "create_app", "main", "Simulation", "RunData", "Assumption", "load_assumptions",
+    "create_app", "create_site", "ModelSetup", "Simulation", "RunData", "Assumption", "load_assumptions",
     "Exercise", "Goal", "Predict", "load_exercises", "check_goal", "reveal",
     "SubmissionStore", "default_data_dir", "DashboardError", "NotFound",
 ]
@@ -26,8 +29,8 @@ def create_app(*args, **kwargs):
     return _create_app(*args, **kwargs)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``innosim serve``: see :func:`dashboard.server.main`."""
-    from .server import main as _main
+def create_site(*args, **kwargs):
+    """See :func:`dashboard.site.create_site` (imported here on first use: it needs fastapi)."""
+    from .site import create_site as _create_site
 
-    return _main(argv)
+    return _create_site(*args, **kwargs)

@@ -30,14 +30,6 @@ from .submissions import BAD_INPUT, DEFAULT_YEAR, year_index
 from .submissions import series as _series
 
 STATIC = Path(__file__).resolve().parent / "static"
-AREAS = {
-    "innovation": {"zh": "创新", "en": "Innovation"},
-    "finance": {"zh": "金融", "en": "Finance"},
-    "openness": {"zh": "开放", "en": "Openness"},
-    "regions": {"zh": "区域", "en": "Regions"},
-    "brands": {"zh": "品牌", "en": "Brands"},
-    "shocks": {"zh": "外部冲击", "en": "Shocks"},
-}
 MAX_MESSAGE = 600
 log = logging.getLogger("innosim.dashboard")
 
@@ -56,7 +48,7 @@ def _plotly_gz() -> bytes:
 def _lever_json(item) -> dict:
     return {"id": item.id, "kind": item.kind, "area": item.area, "unit": item.unit,
             "baseline": item.baseline, "low": item.low, "high": item.high, "step": item.step,
-            "name": item.name, "description": item.description, "seed": item.seed,
+            "name": item.name, "description": item.description, "source": item.source,
             "subscript": item.subscript, "alone": item.alone, "alone_cities": list(item.alone_cities),
             "cost_rule": item.cost_rule or None}
 
@@ -69,18 +61,23 @@ def _error(status: int, message: str, headers: dict | None = None, **extra) -> J
     return JSONResponse(status_code=status, content={"error": message, **extra}, headers=headers)
 
 
-def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | None = None,
+def create_app(data_dir: str | Path | None = None, *, simulation: Simulation,
                exercises_path: str | Path | None = None, warm_up: bool = True,
-               access: Access | None = None) -> FastAPI:
-    """The dashboard app. ``data_dir`` holds the submissions database (default: user data folder).
+               access: Access | None = None, models: tuple = ()) -> FastAPI:
+    """The dashboard app of one model. ``data_dir`` holds the submissions database (default: user
+    data folder).
 
-    ``simulation`` lets several app instances (tests) share one loaded model and its run cache.
+    ``simulation`` is the model (several app instances, e.g. tests, may share one and its run
+    cache). ``exercises_path`` defaults to the exercises of the simulation's :class:`ModelSetup`.
     ``access`` holds the facilitator token, the accepted Host names and the limits (default: a new
     random token, loopback names only, :class:`dashboard.limits.Limits`); the token is
-    ``app.state.access.token``.
+    ``app.state.access.token``. ``models`` lists the pages of the model switch
+    (``{"name", "title", "url"}``; see :func:`dashboard.site.create_site`).
     """
-    sim = simulation or Simulation()
+    sim = simulation
     access = access or Access()
+    if exercises_path is None and sim.setup is not None:
+        exercises_path = sim.setup.exercises
     exercises: dict[str, Exercise] = load_exercises(sim, exercises_path)
     store = SubmissionStore(data_dir or default_data_dir())
     app = FastAPI(title="innosim dashboard", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
@@ -142,7 +139,13 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
 
     # ------------------------------------------------------------------ page and assets
     @app.get("/", include_in_schema=False)
-    def index():
+    def index(model: str | None = None):
+        """The workshop page; ``?model=NAME`` goes to another model's page of the switch."""
+        if model is not None and model != sim.name:
+            target = next((m["url"] for m in models if m["name"] == model), None)
+            if target is None:
+                raise NotFound(f"unknown model {clip(model)}; models: {', '.join(m['name'] for m in models) or sim.name}")
+            return RedirectResponse(target, status_code=303)
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/facilitator", include_in_schema=False)
@@ -150,7 +153,8 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
         """The facilitator view; ``?token=`` once sets the cookie and is taken out of the address."""
         if token is None:
             return FileResponse(STATIC / "facilitator.html", headers={"Cache-Control": "no-cache"})
-        where = "/facilitator" + ("?lang=zh" if lang == "zh" else "")
+        # under a model switch this app may be mounted below the site's root
+        where = request.scope.get("root_path", "") + "/facilitator" + ("?lang=zh" if lang == "zh" else "")
         gate.guard(request)
         if not access.token_ok(token[:200]):
             gate.missed(request)
@@ -199,22 +203,28 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
         kpis = []
         for k in cat.kpis.values():
             entry = {"variable": k.variable, "name": k.name, "unit": k.unit, "direction": k.direction,
-                     "headline": k.headline, "per_city": k.per_city, "doc": model_doc(model, k.variable)}
+                     "headline": k.headline, "per_city": k.per_city, "change": k.change,
+                     "doc": model_doc(model, k.variable)}
             kpis.append(entry)
         per_city = [{"variable": v, "unit": model.variables[v].units, "doc": model_doc(model, v)}
                     for v in sim.per_city]
         years = sim.baseline().years
+        year = DEFAULT_YEAR if years[0] <= DEFAULT_YEAR <= years[-1] else int(years[-1])
         return {
-            "model": {"file": model.path.name, "sha256": model.sha256, "version": sim.version,
-                      "years": [int(y) for y in years], "cities": sim.cities},
-            "areas": [{"id": a, "name": AREAS.get(a, {"zh": a, "en": a})} for a in AREAS],
+            "model": {"name": sim.name, "title": sim.title, "notice": sim.notice,
+                      "file": model.path.name, "sha256": model.sha256, "version": sim.version,
+                      "years": [int(y) for y in years], "cities": sim.cities,
+                      "regions": {c: {"zh": cat.region_label(c, "zh"), "en": cat.region_label(c, "en")}
+                                  for c in sim.cities}},
+            "models": [{**m, "current": m["name"] == sim.name} for m in models],
+            "areas": [{"id": a, "name": name} for a, name in cat.areas.items()],
             "levers": [_lever_json(lv) for lv in cat.levers.values()],
             "shocks": [_lever_json(s) for s in cat.shocks.values()],
             "kpis": kpis, "per_city": per_city,
             "assumptions": [a.as_json() for a in sim.assumptions.values()],
-            "defaults": {"charts": cat.headline_kpis[:4], "year": DEFAULT_YEAR, "start": cat.default_start,
+            "defaults": {"charts": sim.chart_kpis, "year": year, "start": cat.default_start,
                          "city_kpi": sim.per_city[0] if sim.per_city else None,
-                         "fiscal_cost": "Fiscal Cost"},
+                         "fiscal_cost": cat.costs.annual},
             "exercises": [ex.as_json() for ex in exercises.values()],
         }
 
@@ -288,7 +298,7 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation | N
 
     @app.get("/api/health")
     def health():
-        return {"ok": True, "model_version": sim.version, "backend": sim.last_backend, "warm_up": sim.warm,
+        return {"ok": True, "model": sim.name, "model_version": sim.version, "backend": sim.last_backend, "warm_up": sim.warm,
                 "data_dir": str(store.data_dir)}
 
     return app

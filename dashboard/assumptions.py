@@ -1,6 +1,6 @@
 """Uncertain model constants for the assumptions panel, and the model's bilingual documentation.
 
-The list lives in ``dashboard/assumptions.toml``; everything else about an assumption (default,
+The list lives in each model's ``assumptions.toml``; everything else about an assumption (default,
 range, units, zh/en text, source) is read from the model, whose documentation fields look like
 ``zh: ...; en: ...; source: ...; range: lo..hi``.
 """
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from policies import constant_value
 from simulator.tomlfile import read_toml
 
 from .errors import DashboardError
 
-ASSUMPTIONS_FILE = Path(__file__).resolve().parent / "assumptions.toml"
 _DOC_KEYS = ("zh", "en", "source", "range", "kind")
 _DOC_SPLIT = re.compile(r"(?:^|;\s*)(" + "|".join(_DOC_KEYS) + r"):\s*")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -78,9 +78,9 @@ def _doc_range(text: str, where: str) -> tuple[float, float]:
     return lo, hi
 
 
-def load_assumptions(model, path: str | Path | None = None) -> dict[str, Assumption]:
-    """Read ``assumptions.toml`` and check every entry against ``model``; id -> Assumption."""
-    path = Path(path) if path else ASSUMPTIONS_FILE
+def load_assumptions(model, path: str | Path) -> dict[str, Assumption]:
+    """Read a model's ``assumptions.toml`` and check every entry against ``model``; id -> Assumption."""
+    path = Path(path)
     data = read_toml(path, "assumptions file", DashboardError)
     out: dict[str, Assumption] = {}
     for n, entry in enumerate(data.get("assumption", [])):
@@ -98,8 +98,7 @@ def load_assumptions(model, path: str | Path | None = None) -> dict[str, Assumpt
             raise DashboardError(f"{where}: 'name' needs both zh and en text")
         doc = parse_doc(var.documentation)
         lo, hi = _doc_range(doc.get("range", ""), f"{where} ({constant})")
-        default = model.program.defaults.get(model.variable(constant).idx)
-        baseline = float(np.ravel(np.asarray(default, dtype=float))[0])
+        baseline = float(np.ravel(constant_value(model, constant))[0])
         if not lo <= baseline <= hi:
             raise DashboardError(f"{where}: {constant} = {baseline:g} lies outside its documented "
                                  f"range {lo:g}..{hi:g}")

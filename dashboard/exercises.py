@@ -1,4 +1,4 @@
-"""Workshop exercises as data (``dashboard/exercises.toml``) and the server-side goal check."""
+"""Workshop exercises as data (each model's ``exercises.toml``) and the server-side goal check."""
 from __future__ import annotations
 
 import math
@@ -11,10 +11,9 @@ from simulator.tomlfile import read_toml
 from .errors import DashboardError
 from .simulation import Simulation
 
-EXERCISES_FILE = Path(__file__).resolve().parent / "exercises.toml"
 MEASURES = ("value", "change", "pct_change")
 COMPARATORS = (">=", "<=")
-_TOP = {"id", "title", "brief", "lesson", "seed", "charts", "city_kpi", "locked", "preset", "goal",
+_TOP = {"id", "title", "brief", "lesson", "source", "charts", "city_kpi", "locked", "preset", "goal",
         "predict", "solution"}
 
 
@@ -50,7 +49,7 @@ class Exercise:
     title: dict
     brief: dict
     lesson: dict
-    seed: str
+    source: str
     goal: Goal
     preset: dict = field(default_factory=dict)
     locked: tuple = ()
@@ -63,7 +62,7 @@ class Exercise:
         """What the page needs (the solution is left out; the facilitator asks for it apart)."""
         g = self.goal
         out = {"id": self.id, "title": self.title, "brief": self.brief, "lesson": self.lesson,
-               "seed": self.seed, "preset": self.preset, "locked": list(self.locked),
+               "source": self.source, "preset": self.preset, "locked": list(self.locked),
                "charts": list(self.charts), "city_kpi": self.city_kpi,
                "goal": {"kpi": g.kpi, "year": g.year, "measure": g.measure, "comparator": g.comparator,
                         "threshold": g.threshold, "budget": g.budget, "cities": list(g.cities)}}
@@ -153,9 +152,14 @@ def _state(sim: Simulation, raw, where: str) -> dict:
         raise DashboardError(f"{where}: {exc}") from None
 
 
-def load_exercises(sim: Simulation, path: str | Path | None = None) -> dict[str, Exercise]:
-    """Read and validate the exercises against the simulation's model and catalogue; id -> Exercise."""
-    path = Path(path) if path else EXERCISES_FILE
+def load_exercises(sim: Simulation, path: str | Path | None) -> dict[str, Exercise]:
+    """Read and validate the exercises against the simulation's model and catalogue; id -> Exercise.
+
+    ``path`` None: the model has no exercises (an empty dict).
+    """
+    if path is None:
+        return {}
+    path = Path(path)
     data = read_toml(path, "exercises file", DashboardError)
     out: dict[str, Exercise] = {}
     for n, raw in enumerate(data.get("exercise", [])):
@@ -179,7 +183,7 @@ def load_exercises(sim: Simulation, path: str | Path | None = None) -> dict[str,
         out[eid] = Exercise(
             id=eid, title=_text(raw.get("title"), f"{where}.title"),
             brief=_text(raw.get("brief"), f"{where}.brief"),
-            lesson=_text(raw.get("lesson"), f"{where}.lesson"), seed=str(raw.get("seed", "")),
+            lesson=_text(raw.get("lesson"), f"{where}.lesson"), source=str(raw.get("source", "")),
             goal=_goal(sim, raw.get("goal"), f"{where}.goal"), preset=preset, locked=locked,
             charts=charts, city_kpi=city_kpi, predict=_predict(sim, raw.get("predict"), f"{where}.predict"),
             solution=_state(sim, raw["solution"], f"{where}.solution") if "solution" in raw else None)

@@ -2,8 +2,8 @@
 
 A *state* is plain data, the same shape the page keeps in its URL::
 
-    {"levers": {"rd_subsidy": {"value": 0.1, "start": 2026, "ramp": 2}},
-     "shocks": {"trade_barrier": {"value": 0.25}},
+    {"levers": {"subsidy": {"value": 0.1, "start": 2026, "ramp": 2}},
+     "shocks": {"tariff": {"value": 0.25}},
      "assumptions": {"lbe": 0.0}}
 
 Levers and shocks are validated and applied by :mod:`policies` (never by the dashboard), the
@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +30,27 @@ from simulator.names import suggest
 from .assumptions import Assumption, load_assumptions
 from .errors import DashboardError
 
-CUMULATIVE_COST = "Cumulative Fiscal Cost"
 SECTIONS = ("levers", "shocks")
+
+
+@dataclass(frozen=True)
+class ModelSetup:
+    """What the dashboard needs to know about one model: its data files and how to present it.
+
+    ``innosim serve`` builds one per registered model from its ``model.toml``. ``catalogue`` is
+    the lever catalogue (``levers.toml``; it names the model file unless ``model`` is given);
+    ``notice`` (zh/en) is shown on every page of the model, e.g. an uncalibrated model's warning;
+    ``charts`` are the KPIs charted first (default: the catalogue's headline KPIs).
+    """
+
+    name: str
+    title: dict
+    catalogue: Path
+    model: Path | None = None
+    assumptions: Path | None = None
+    exercises: Path | None = None
+    notice: dict | None = None
+    charts: tuple = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -60,21 +79,28 @@ def run_options() -> simulator.RunOptions | None:
 
 
 class Simulation:
-    """Model, lever catalogue and assumptions, with a cache of runs keyed by canonical state."""
+    """Model, lever catalogue and assumptions, with a cache of runs keyed by canonical state.
 
-    def __init__(self, model_path: str | Path | None = None, *, catalogue=None,
-                 assumptions_path: str | Path | None = None, cache_size: int = 512):
-        self.catalogue = catalogue or policies.load_catalogue()
+    ``catalogue`` is the model's :class:`policies.Catalogue` (it names the model file unless
+    ``model_path`` is given); ``assumptions_path`` its assumptions panel file (none: no panel).
+    """
+
+    def __init__(self, model_path: str | Path | None = None, *, catalogue: policies.Catalogue,
+                 assumptions_path: str | Path | None = None, cache_size: int = 512,
+                 setup: ModelSetup | None = None):
+        self.catalogue = catalogue
+        self.setup = setup
         self.model = simulator.load(model_path or self.catalogue.model_path)
         policies.check_against_model(self.catalogue, self.model)
-        self.assumptions: dict[str, Assumption] = load_assumptions(self.model, assumptions_path)
-        region_dim = next((lv.subscript for lv in self.catalogue.levers.values() if lv.subscript), "City")
-        self.cities: list[str] = list(self.model.subscripts.get(region_dim, []))
+        self.assumptions: dict[str, Assumption] = (
+            load_assumptions(self.model, assumptions_path) if assumptions_path else {})
+        self.cities: list[str] = policies.regions(self.model, self.catalogue) or []
         self.city_index = {c: i for i, c in enumerate(self.cities)}
         kpis = self.catalogue.kpis
         self.kpis: list[str] = list(kpis)
         self.per_city: list[str] = [k.per_city for k in kpis.values() if k.per_city]
-        self.outputs = list(dict.fromkeys([*self.kpis, *self.per_city, CUMULATIVE_COST]))
+        self.cumulative_cost = self.catalogue.costs.cumulative
+        self.outputs = list(dict.fromkeys([*self.kpis, *self.per_city, self.cumulative_cost]))
         self.options = run_options()
         self.version = self.model.sha256[:12]
         self._cache: OrderedDict[str, RunData] = OrderedDict()
@@ -83,6 +109,30 @@ class Simulation:
         self._pending: dict[str, Future] = {}
         self.last_backend = "not run yet"
         self.warm = "not started"   # state of the fused-kernel warm-up (see warm_up)
+
+    @classmethod
+    def from_setup(cls, setup: ModelSetup, *, cache_size: int = 512) -> "Simulation":
+        """The simulation of a model described by ``setup``."""
+        return cls(setup.model, catalogue=policies.load_catalogue(setup.catalogue),
+                   assumptions_path=setup.assumptions, cache_size=cache_size, setup=setup)
+
+    @property
+    def name(self) -> str:
+        return self.setup.name if self.setup else self.model.path.stem
+
+    @property
+    def title(self) -> dict:
+        return self.setup.title if self.setup else {"zh": self.model.path.name, "en": self.model.path.name}
+
+    @property
+    def notice(self) -> dict | None:
+        return self.setup.notice if self.setup else None
+
+    @property
+    def chart_kpis(self) -> list[str]:
+        """The KPIs charted first: the set-up's, else the catalogue's headline KPIs."""
+        named = [k for k in (self.setup.charts if self.setup else ()) if k in self.catalogue.kpis]
+        return (named or self.catalogue.headline_kpis)[:4]
 
     # ------------------------------------------------------------------ state
     def normalize(self, state: dict | None) -> dict:
@@ -231,7 +281,7 @@ class Simulation:
     def extra_cost(self, state: dict, data: RunData | None = None) -> np.ndarray:
         """Cumulative extra fiscal cost of the levers by year (亿元), against :meth:`world`."""
         data = data or self.run(state)
-        return data.series[CUMULATIVE_COST] - self.world(state).series[CUMULATIVE_COST]
+        return data.series[self.cumulative_cost] - self.world(state).series[self.cumulative_cost]
 
     def value(self, data: RunData, name: str, year: float, cities: list | None = None) -> float:
         return data.at(name, year, cities, self.city_index)

@@ -3,7 +3,7 @@
     python models/draw_cld.py [output.png]
 
 Nodes are placed by hand (no graph-layout library); links carry their polarity, loop labels
-sit inside the loops. The loops are explained in models/README.md.
+sit inside the loops. The loops are explained in models/zhejiang_innovation_openness.md.
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ LINKS = [  # (from, to, polarity, curvature)
     ("enterprise\nroom", "high-tech\nenterprises", "+", -0.25),
 ]
 
-LOOPS = [  # (label, x, y, colour): numbering as in models/README.md
+LOOPS = [  # (label, x, y, colour): numbering as in models/zhejiang_innovation_openness.md
     ("R1", 5.4, 7.2, "C3"), ("R2", 13.6, 7.6, "C3"), ("R3", 7.0, 4.6, "C3"),
     ("R4", 4.0, 5.8, "C3"), ("R5", 3.4, 11.4, "C3"), ("R6", 11.0, 10.2, "C3"),
     ("R7", 12.6, 2.0, "C3"), ("R8", 17.6, 5.4, "C3"), ("R9", 5.2, 3.0, "C3"),
@@ -133,7 +133,7 @@ def draw(path: Path) -> Path:
                     style="italic", arrowprops=dict(arrowstyle="->", color="#9a9a9a", lw=0.8,
                                                     shrinkB=22, linestyle="--"))
     ax.set_title("innosim — Zhejiang innovation–openness model: causal loop diagram\n"
-                 "R = reinforcing, B = balancing (see models/README.md; B3 and B5-B8 are saturations and ceilings, not drawn)", fontsize=13)
+                 "R = reinforcing, B = balancing (see models/zhejiang_innovation_openness.md; B3 and B5-B8 are saturations and ceilings, not drawn)", fontsize=13)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -1,12 +1,26 @@
 """Policy levers, shocks and scenarios as data, applied to a model without changing it.
 
->>> import simulator, policies
->>> model = simulator.load("models/zhejiang_innovation_openness.mdl")
->>> scenario = policies.load_scenario("seed002-package")
->>> result = model.run(policies.scenario_params(scenario, model), method="euler")
+Each model brings its catalogue (``models/<name>/levers.toml``) and built-in scenarios::
+
+    >>> import simulator, policies
+    >>> catalogue = policies.load_catalogue("models/<name>/levers.toml")
+    >>> model = simulator.load(catalogue.model_path)
+    >>> scenario = policies.load_scenario("baseline", catalogue=catalogue)
+    >>> result = model.run(policies.scenario_params(scenario, model, catalogue=catalogue), method="euler")
+
+(``innosim`` finds a bundled model's catalogue by the model's registry name.)
 """
 from .apply import cost_variables, horizon, lever_costs, profile_points, scenario_params
-from .catalogue import Catalogue, Lever, check_against_model, load_catalogue
+from .catalogue import (
+    Catalogue,
+    Costs,
+    Kpi,
+    Lever,
+    check_against_model,
+    constant_value,
+    load_catalogue,
+)
+from .compare import regions
 from .errors import PolicyError
 from .scenario import (
     Scenario,
@@ -19,9 +33,9 @@ from .scenario import (
 )
 
 __all__ = [
-    "Catalogue", "Lever", "load_catalogue", "check_against_model",
+    "Catalogue", "Costs", "Kpi", "Lever", "load_catalogue", "check_against_model", "constant_value",
     "Scenario", "Setting", "load_scenario", "scenario_from_dict", "builtin_scenarios",
-    "builtin_scenario_files", "with_setting",
+    "builtin_scenario_files", "with_setting", "regions",
     "scenario_params", "profile_points", "horizon", "lever_costs", "cost_variables",
     "PolicyError",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .catalogue import Catalogue, Lever, load_catalogue
+from .catalogue import Catalogue, Lever
 from .errors import PolicyError
 from .scenario import Scenario, Setting
 
@@ -82,13 +82,12 @@ def _series(setting: Setting, base: float, value: float, t0: float, tf: float):
     return pd.Series(ys, index=xs)
 
 
-def scenario_params(scenario: Scenario, model, *, catalogue: Catalogue | None = None) -> dict:
+def scenario_params(scenario: Scenario, model, *, catalogue: Catalogue) -> dict:
     """Parameter overrides for ``model.run`` that realise ``scenario``.
 
     Values are floats (a setting that holds over the whole run) or pandas Series over time. Levers
     the scenario does not mention keep the model's values.
     """
-    catalogue = catalogue or load_catalogue()
     t0, tf = horizon(model)
     check_horizon(scenario, t0, tf)
     params: dict = {}
@@ -113,10 +112,10 @@ def scenario_params(scenario: Scenario, model, *, catalogue: Catalogue | None = 
 
 
 # ----------------------------------------------------------------------------- fiscal cost
-def cost_variables(catalogue: Catalogue | None = None) -> list[str]:
-    """Model variables needed to compute every lever's fiscal cost."""
-    catalogue = catalogue or load_catalogue()
-    names: list[str] = []
+def cost_variables(catalogue: Catalogue) -> list[str]:
+    """Model variables needed to compute every lever's fiscal cost, and the model's own annual and
+    cumulative cost variables."""
+    names: list[str] = [catalogue.costs.annual, catalogue.costs.cumulative]
     for lv in catalogue.levers.values():
         for n in lv.cost_variables:
             if n not in names:
@@ -124,13 +123,12 @@ def cost_variables(catalogue: Catalogue | None = None) -> list[str]:
     return names
 
 
-def lever_costs(result, *, catalogue: Catalogue | None = None, member: int = 0) -> pd.DataFrame:
+def lever_costs(result, *, catalogue: Catalogue, member: int = 0) -> pd.DataFrame:
     """Gross fiscal cost of each lever over time (亿元/Year): rows = times, columns = lever ids.
 
     Each lever's cost is the product of its ``cost.variables`` in the run; subscripted variables are
     summed over their elements after the product is taken element by element.
     """
-    catalogue = catalogue or load_catalogue()
     cols = {}
     for lv in catalogue.levers.values():
         prod = None

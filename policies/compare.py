@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .apply import cost_variables, horizon, lever_costs, scenario_params
-from .catalogue import Catalogue, load_catalogue
+from .catalogue import Catalogue
 from .errors import PolicyError
 from .scenario import Scenario, load_scenario
 
@@ -48,19 +48,26 @@ def _yearly(result, name: str) -> pd.Series:
     return pd.Series(arr.reshape(len(result.times), -1).sum(axis=1), index=result.times)
 
 
-def compare(model, scenarios: list[Scenario | str] | None = None, *, years=(2030, 2035),
-            catalogue: Catalogue | None = None, method: str = "euler", progress=None) -> Comparison:
+def regions(model, catalogue: Catalogue) -> list[str] | None:
+    """The model's region elements (the catalogue's ``regions.dimension``), or None without one."""
+    if not catalogue.region_dimension:
+        return None
+    return list(model.subscripts.get(catalogue.region_dimension, [])) or None
+
+
+def compare(model, scenarios: list[Scenario | str] | None = None, *, catalogue: Catalogue,
+            years=(2030, 2035), method: str = "euler", progress=None) -> Comparison:
     """Run the baseline and every scenario on ``model`` and compare them.
 
-    scenarios: Scenario objects or built-in ids / TOML paths (default: every built-in scenario).
-    years: target years for the KPI table. ``progress`` is an optional callable(done, total, id).
+    scenarios: Scenario objects or built-in ids / TOML paths (default: every built-in scenario of
+    the catalogue). years: target years for the KPI table. ``progress`` is an optional
+    callable(done, total, id).
     """
     from .scenario import builtin_scenarios
 
-    catalogue = catalogue or load_catalogue()
     if scenarios is None:
         scenarios = builtin_scenarios(catalogue=catalogue)
-    cities = model.subscripts.get("City")
+    cities = regions(model, catalogue)
     scs = [s if isinstance(s, Scenario) else load_scenario(s, catalogue=catalogue, cities=cities)
            for s in scenarios]
     ids = [s.id for s in scs]
@@ -76,8 +83,7 @@ def compare(model, scenarios: list[Scenario | str] | None = None, *, years=(2030
             raise PolicyError(f"year {y:g} is outside the run {t0:g}-{tf:g}")
     kpi_names = list(catalogue.kpis)
     city_names = [k.per_city for k in catalogue.kpis.values() if k.per_city]
-    outputs = list(dict.fromkeys(kpi_names + city_names + ["Fiscal Cost", "Cumulative Fiscal Cost"]
-                                 + cost_variables(catalogue)))
+    outputs = list(dict.fromkeys(kpi_names + city_names + cost_variables(catalogue)))
     results, refs = {}, {}
     for n, sc in enumerate(scs):
         results[sc.id] = _run(model, sc, catalogue, outputs, method)
@@ -97,17 +103,19 @@ def _tabulate(model, scs, results, years, catalogue, kpi_names, city_names, meth
     times = base.times
     yearly = np.isclose(times, np.round(times))
     ts_rows, kpi_rows, cost_rows, summary_rows, city_rows = [], [], [], [], []
+    annual, cumulative = catalogue.costs.annual, catalogue.costs.cumulative
     base_costs = lever_costs(base, catalogue=catalogue)
-    base_cum = _yearly(base, "Cumulative Fiscal Cost")
-    base_fc = _yearly(base, "Fiscal Cost")
+    base_cum = _yearly(base, cumulative)
+    base_fc = _yearly(base, annual)
+    region_elements = regions(model, catalogue) or []
     for sc in scs:
         res = results[sc.id]
-        fc = _yearly(res, "Fiscal Cost")
-        cum = _yearly(res, "Cumulative Fiscal Cost")
+        fc = _yearly(res, annual)
+        cum = _yearly(res, cumulative)
         extra = fc - base_fc
         cum_extra = cum - base_cum
         ref = results.get("__ref__" + sc.id, base if not sc.levers or not sc.shocks else None)
-        ref_cum = _yearly(ref, "Cumulative Fiscal Cost")
+        ref_cum = _yearly(ref, cumulative)
         for name in kpi_names:
             s = _yearly(res, name)
             b = _yearly(base, name)
@@ -137,7 +145,7 @@ def _tabulate(model, scs, results, years, catalogue, kpi_names, city_names, meth
             arr = np.asarray(res[cname])[..., 0]
             for y in years:
                 i = int(np.argmin(np.abs(times - y)))
-                for k, elem in enumerate(model.subscripts.get("City", [])):
+                for k, elem in enumerate(region_elements):
                     city_rows.append({"scenario": sc.id, "variable": cname, "year": int(y), "city": elem,
                                       "value": float(arr[i, k])})
         over = extra[extra > (sc.budget_cap if sc.budget_cap is not None else np.inf) + 1e-9]
@@ -158,31 +166,39 @@ def _tabulate(model, scs, results, years, catalogue, kpi_names, city_names, meth
         summary=pd.DataFrame(summary_rows), metadata=meta, city=pd.DataFrame(city_rows))
 
 
-def terminal_table(comp: Comparison, *, year: int | None = None, catalogue: Catalogue | None = None,
+def change_text(kpi, row) -> str:
+    """A KPI's change against the baseline as the catalogue asks: "+1.25 %" or "+1" (own unit)."""
+    if kpi.change == "difference":
+        return f"{row['diff']:+.3g}"
+    return f"{row['pct_diff']:+.2f} %"
+
+
+def terminal_table(comp: Comparison, *, catalogue: Catalogue, year: int | None = None,
                    lang: str = "en") -> str:
     """A readable table of headline KPI changes vs. the baseline at one target year."""
-    catalogue = catalogue or load_catalogue()
     year = year or comp.years[-1]
     heads = catalogue.headline_kpis
+    first = catalogue.kpis[heads[0]]
     df = comp.kpis[comp.kpis.year == year]
-    short = {"High Tech Exports": "exports", "RD Expenditure": "R&D", "Industrial Clusters": "clusters",
-             "Export Competitiveness": "compet."}
-    cols = [f"{short.get(h, h[:10])} %" for h in heads]
-    header = f"{'scenario':28s}" + "".join(f"{c:>12s}" for c in cols) + \
-        f"{'extra cost':>12s}{'exports/亿元':>13s}{'budget':>8s}"
-    lines = [f"Scenario comparison at {year}: % change vs. baseline; extra cost = cumulative fiscal cost "
-             f"above the baseline up to {year} (亿元); exports/亿元 = extra exports in {year} (亿元/yr) due to the "
-             "levers (under a shock: vs. the shock alone) per 亿元 of their extra cost; budget = peak extra annual cost within the scenario's cap",
+    width = max(28, *(len(sc.id) + 1 for sc in comp.scenarios))
+    cols = [catalogue.kpis[h].short_label(lang) for h in heads]
+    per_yi = f"{first.short_label(lang)}/亿元"
+    header = f"{'scenario':{width}s}" + "".join(f"{c:>12s}" for c in cols) + \
+        f"{'extra cost':>12s}{per_yi:>14s}{'budget':>8s}"
+    lines = [f"Scenario comparison at {year}: change vs. baseline (% unless the KPI is shown in its own unit); "
+             f"extra cost = cumulative fiscal cost above the baseline up to {year} (亿元); {per_yi} = extra "
+             f"{first.label('en')} in {year} ({first.unit}) due to the levers (under a shock: vs. the shock "
+             "alone) per 亿元 of their extra cost; budget = peak extra annual cost within the scenario's cap",
              header, "-" * len(header)]
     summ = comp.summary.set_index("scenario")
     for sc in comp.scenarios:
         sub = df[df.scenario == sc.id].set_index("kpi")
-        row = f"{sc.id[:28]:28s}"
+        row = f"{sc.id:{width}s}"
         for h in heads:
-            row += f"{sub.loc[h, 'pct_diff']:>+12.2f}"
+            row += f"{change_text(catalogue.kpis[h], sub.loc[h]):>12s}"
         ce = sub.loc[heads[0], "cum_extra_fiscal_cost"]
         eff = sub.loc[heads[0], "effect_per_yi"]
-        row += f"{ce:>12,.0f}" + (f"{eff:>13.3f}" if np.isfinite(eff) else f"{'-':>13s}")
+        row += f"{ce:>12,.0f}" + (f"{eff:>14.4g}" if np.isfinite(eff) else f"{'-':>14s}")
         wb = summ.loc[sc.id, "within_budget"]
         row += f"{('ok' if wb else 'OVER') if isinstance(wb, (bool, np.bool_)) else '-':>8s}"
         lines.append(row)

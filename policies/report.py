@@ -11,8 +11,8 @@ import pandas as pd
 
 from simulator.outputs import RunFolder, csv_bytes, excel_bytes
 
-from .catalogue import Catalogue, load_catalogue
-from .compare import Comparison
+from .catalogue import Catalogue
+from .compare import Comparison, change_text
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei",
              "SimHei", "Microsoft YaHei", "PingFang SC")
@@ -90,7 +90,8 @@ def chart_trajectories(comp: Comparison, catalogue: Catalogue) -> bytes:
 
 
 def chart_differences(comp: Comparison, catalogue: Catalogue) -> bytes:
-    """% difference vs. the baseline of each headline KPI at every target year."""
+    """Difference vs. the baseline of each headline KPI at every target year (% or, for KPIs the
+    catalogue reports as differences, in their own unit)."""
     plt, cjk = _pyplot()
     heads = catalogue.headline_kpis
     scs = [sc.id for sc in comp.scenarios if sc.id != "baseline"]
@@ -101,11 +102,13 @@ def chart_differences(comp: Comparison, catalogue: Catalogue) -> bytes:
     for ax, kpi in zip(axes, heads):
         for j, year in enumerate(comp.years):
             d = comp.kpis[(comp.kpis.kpi == kpi) & (comp.kpis.year == year)].set_index("scenario")
-            vals = [d.loc[s, "pct_diff"] for s in scs]
+            k = catalogue.kpis[kpi]
+            column = "diff" if k.change == "difference" else "pct_diff"
+            vals = [d.loc[s, column] for s in scs]
             ax.barh(y + j * h - 0.4 + h / 2, vals, height=h, label=str(year))
         ax.axvline(0, color="k", lw=0.8)
         ax.set_title(_label(catalogue.kpis[kpi], cjk), fontsize=10)
-        ax.set_xlabel("% vs. baseline")
+        ax.set_xlabel(f"{k.unit} vs. baseline" if k.change == "difference" else "% vs. baseline")
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y, scs, fontsize=8)
     axes[0].invert_yaxis()
@@ -172,36 +175,51 @@ _CSS = """body{font-family:'Noto Sans CJK SC','Noto Sans',sans-serif;margin:2em;
 table{border-collapse:collapse;margin:.5em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
 td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee;margin:.5em 0}
 body.lang-en .zh{display:none}body.lang-zh .en{display:none}.scenario{border-top:1px solid #ddd;margin-top:1em}
-button{position:fixed;top:1em;right:1em;padding:.4em 1em}.neg{color:#b00}.pos{color:#060}"""
+button{position:fixed;top:1em;right:1em;padding:.4em 1em}.neg{color:#b00}.pos{color:#060}
+.notice{background:#fff4d6;border-left:4px solid #d9a300;padding:.5em 1em}"""
 
 
-def report_html(comp: Comparison, catalogue: Catalogue, charts: dict) -> str:
+def _notice_html(title: dict | None, notice: dict | None) -> str:
+    parts = []
+    if title:
+        parts.append(f"<p><b>{_bi(title['zh'], title['en'])}</b></p>")
+    if notice:
+        parts.append(f"<p class='notice'>{_bi(notice['zh'], notice['en'])}</p>")
+    return "".join(parts)
+
+
+def report_html(comp: Comparison, catalogue: Catalogue, charts: dict, *, title: dict | None = None,
+                notice: dict | None = None) -> str:
     """A self-contained HTML report (charts {name: PNG bytes} embedded, zh/en toggle, no external
-    requests)."""
+    requests). ``title`` and ``notice`` (zh/en) describe the model, e.g. an uncalibrated model's
+    warning, shown at the top."""
     heads = catalogue.headline_kpis
+    first = catalogue.kpis[heads[0]]
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>innosim scenario comparison</title>"
              f"<style>{_CSS}</style></head><body class='lang-en'>",
              "<button onclick=\"document.body.classList.toggle('lang-en');document.body.classList.toggle('lang-zh')\">"
              "中文 / English</button>",
              "<h1>" + _bi("情景比较报告", "Scenario comparison report") + "</h1>",
+             _notice_html(title, notice),
              f"<p>model <code>{html.escape(Path(comp.metadata['model']).name)}</code> sha256 "
              f"<code>{comp.metadata['model_sha256']}</code>; engine innosim {comp.metadata['engine_version']}; "
              f"method {comp.metadata['method']}; target years {', '.join(map(str, comp.years))}</p>"]
     for year in comp.years:
         d = comp.kpis[comp.kpis.year == year]
         parts.append(f"<h2>{_bi('相对基准的变化', 'Change vs. baseline')}, {year}</h2><table><tr><th>scenario</th>")
-        parts += [f"<th>{_bi(catalogue.kpis[h].name['zh'], catalogue.kpis[h].name['en'])} %</th>" for h in heads]
+        parts += [f"<th>{_bi(catalogue.kpis[h].name['zh'], catalogue.kpis[h].name['en'])}</th>" for h in heads]
         parts.append(f"<th>{_bi('累计新增财政成本 (亿元)', 'extra cumulative fiscal cost (亿元)')}</th>"
-                     f"<th>{_bi('每亿元出口效果', 'exports per 亿元')}</th></tr>")
+                     f"<th>{_bi('每亿元' + first.name['zh'] + '增量', first.name['en'] + ' per 亿元')} "
+                     f"({html.escape(first.unit)})</th></tr>")
         for sc in comp.scenarios:
             sub = d[d.scenario == sc.id].set_index("kpi")
             cells = "".join(
-                f"<td class='{'neg' if sub.loc[h, 'pct_diff'] < 0 else 'pos'}'>{sub.loc[h, 'pct_diff']:+.2f}</td>"
-                for h in heads)
+                f"<td class='{'neg' if sub.loc[h, 'diff'] < 0 else 'pos'}'>"
+                f"{html.escape(change_text(catalogue.kpis[h], sub.loc[h]))}</td>" for h in heads)
             eff = sub.loc[heads[0], "effect_per_yi"]
             parts.append(f"<tr><td><a href='#sc-{html.escape(sc.id)}'>{html.escape(sc.id)}</a></td>{cells}"
                          f"<td>{sub.loc[heads[0], 'cum_extra_fiscal_cost']:,.0f}</td>"
-                         f"<td>{'—' if not np.isfinite(eff) else f'{eff:.3f}'}</td></tr>")
+                         f"<td>{'—' if not np.isfinite(eff) else f'{eff:.4g}'}</td></tr>")
         parts.append("</table>")
     titles = {"trajectories": ("关键指标轨迹", "KPI trajectories"), "differences": ("目标年份的差异", "Differences at target years"),
               "cost_effect": ("成本与效果", "Cost vs. effect")}
@@ -217,14 +235,14 @@ def report_html(comp: Comparison, catalogue: Catalogue, charts: dict) -> str:
     return "\n".join(parts)
 
 
-def write_report(comp: Comparison, out: str | Path, *, catalogue: Catalogue | None = None) -> dict:
+def write_report(comp: Comparison, out: str | Path, *, catalogue: Catalogue, title: dict | None = None,
+                 notice: dict | None = None) -> dict:
     """Write kpis.csv/.xlsx, timeseries.csv, costs.csv, summary.csv, charts and report.html to ``out``.
 
     Returns {name: path}. The folder is a ``simulator.outputs.RunFolder``: the previous report's
     files (those listed in its ``_COMPLETE.json``) are removed first, every file is written
     atomically and ``_COMPLETE.json`` is written last; other files in the folder are not touched.
     """
-    catalogue = catalogue or load_catalogue()
     meta = {k: v for k, v in comp.metadata.items() if isinstance(v, (str, int, float, list))}
     with RunFolder(out, meta={"report": "scenario comparison", **meta}) as folder:
         for name, table in (("kpis", comp.kpis), ("timeseries", comp.timeseries), ("costs", comp.costs),
@@ -244,5 +262,5 @@ def write_report(comp: Comparison, out: str | Path, *, catalogue: Catalogue | No
                   "cost_effect": chart_cost_effect(comp, catalogue)}
         for key, png in charts.items():
             folder.write(f"{key}.png", png)
-        folder.write("report.html", report_html(comp, catalogue, charts))
+        folder.write("report.html", report_html(comp, catalogue, charts, title=title, notice=notice))
     return dict(folder.files)

@@ -2,29 +2,33 @@
 
 A scenario file looks like::
 
-    id = "seed002-package"
+    id = "my-package"
     name = { zh = "...", en = "..." }
     description = { zh = "...", en = "..." }
     extends = "baseline"            # optional: start from another scenario
     budget_cap = 150                # optional: 亿元/Year of extra fiscal cost vs. the baseline
 
-    [levers.rd_super_deduction]
+    [levers.tax_credit]
     value = 1.2                     # level reached after the ramp
     start = 2025                    # first year of the change (default: catalogue start)
     ramp = 3                        # years of linear ramp from the baseline value (default 0)
     end = 2040                      # optional: back to the baseline value after this year
 
-    [levers.regional_fund]          # a lever set per region
+    [levers.regional_grant]         # a lever set per region
     value = 10                      # 亿元/Year for each region listed in `cities` ...
-    cities = ["Quzhou", "Lishui"]
-    # allocation = { Quzhou = 10, Lishui = 6 }   # ... or one value per region
+    cities = ["North", "South"]
+    # allocation = { North = 10, South = 6 }   # ... or one value per region
 
-    [shocks.trade_barrier]
+    [shocks.tariff]
     value = 0.25
     start = 2026
 
 A scenario that ``extends`` another inherits its lever and shock settings; a setting written in
-the child replaces the parent's setting for that lever as a whole.
+the child replaces the parent's setting for that lever as a whole. ``extends`` names a built-in
+scenario of the catalogue, or a ``.toml`` file (relative to the extending file's folder).
+
+Every function takes the model's catalogue (:func:`policies.load_catalogue`): it says which levers
+and shocks exist and where the model's built-in scenarios are.
 """
 from __future__ import annotations
 
@@ -36,10 +40,9 @@ from simulator.names import suggest
 from simulator.outputs import name_problem
 from simulator.tomlfile import finite_number, read_toml, short
 
-from .catalogue import Catalogue, Lever, load_catalogue
+from .catalogue import Catalogue, Lever
 from .errors import PolicyError
 
-SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 _TOP_KEYS = {"id", "name", "description", "extends", "budget_cap", "levers", "shocks"}
 _SETTING_KEYS = {"value", "start", "ramp", "end", "cities", "allocation"}
 MAX_EXTENDS = 32          # depth of an ``extends`` chain
@@ -180,13 +183,12 @@ def _bilingual(raw, default: str, where: str, limit: int) -> dict:
     return {"zh": raw.get("zh") or en, "en": en}
 
 
-def scenario_from_dict(data: dict, *, source: str = "<dict>", catalogue: Catalogue | None = None,
+def scenario_from_dict(data: dict, *, catalogue: Catalogue, source: str = "<dict>",
                        cities: list | None = None, _stack: tuple = ()) -> Scenario:
     """Validate a scenario given as a dict (the parsed TOML) and resolve ``extends``.
 
     ``cities`` (the model's region names) lets the check catch misspelt regions.
     """
-    catalogue = catalogue or load_catalogue()
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: a scenario must be a table")
     _check_keys(data, _TOP_KEYS, source)
@@ -205,9 +207,11 @@ def scenario_from_dict(data: dict, *, source: str = "<dict>", catalogue: Catalog
             raise PolicyError(f"{source}: extends must be a scenario id or a .toml path, got {short(base)}")
         if len(_stack) >= 2 * MAX_EXTENDS:
             raise PolicyError(f"{source}: 'extends' chain is longer than {MAX_EXTENDS} scenarios")
-        here = {sid, _file_key(source)}
-        if _file_key(base) in _stack or base in _stack or _file_key(base) in here or base in here:
-            chain = " -> ".join((*[k for k in _stack if not k.startswith("file:")], sid, base))
+        base = _relative(base, source, catalogue)
+        here = {sid, _file_key(source, catalogue)}
+        key = _file_key(base, catalogue)
+        if key in _stack or base in _stack or key in here or base in here:
+            chain = " -> ".join((*[k for k in _stack if not k.startswith("file:")], sid, data["extends"]))
             raise PolicyError(f"{source}: 'extends' makes a cycle: {chain}")
         parent = load_scenario(base, catalogue=catalogue, cities=cities, _stack=(*_stack, *sorted(here)))
     levers = dict(parent.levers) if parent else {}
@@ -235,30 +239,40 @@ def scenario_from_dict(data: dict, *, source: str = "<dict>", catalogue: Catalog
                     extends=parent.id if parent else None, source=source)
 
 
-def _file_key(name_or_path: str) -> str:
+def _relative(base: str, source: str, catalogue: Catalogue) -> str:
+    """``extends`` target: a built-in id as it is; a file path relative to the extending file."""
+    if base in builtin_scenario_files(catalogue) or source == "<dict>" or Path(base).is_absolute():
+        return base
+    beside = Path(source).parent / base
+    return str(beside) if beside.exists() else base
+
+
+def _file_key(name_or_path: str, catalogue: Catalogue) -> str:
     """A key identifying the file a scenario name or path refers to (for cycle detection)."""
-    builtins = builtin_scenario_files()
-    path = builtins.get(name_or_path) or Path(name_or_path)
+    path = builtin_scenario_files(catalogue).get(name_or_path) or Path(name_or_path)
     try:
         return "file:" + str(Path(path).resolve())
     except (OSError, ValueError):
         return "file:" + str(path)
 
 
-def builtin_scenario_files() -> dict:
-    """Built-in scenario id -> file, in the order of their file names."""
-    out = {}
-    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+def builtin_scenario_files(catalogue: Catalogue) -> dict:
+    """The catalogue's built-in scenarios: id -> file, in the order of their file names."""
+    out: dict = {}
+    folder = catalogue.scenario_dir
+    if folder is None or not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.toml")):
         sid = read_toml(path, "scenario file", PolicyError).get("id", path.stem)
         out[sid] = path
     return out
 
 
-def load_scenario(name_or_path: str | Path, *, catalogue: Catalogue | None = None,
+def load_scenario(name_or_path: str | Path, *, catalogue: Catalogue,
                   cities: list | None = None, _stack: tuple = ()) -> Scenario:
-    """A built-in scenario by id, or a scenario TOML file by path."""
+    """A built-in scenario of the catalogue by id, or a scenario TOML file by path."""
     text_id = str(name_or_path)
-    builtins = builtin_scenario_files()
+    builtins = builtin_scenario_files(catalogue)
     if text_id in builtins:
         path = builtins[text_id]
     else:
@@ -270,17 +284,15 @@ def load_scenario(name_or_path: str | Path, *, catalogue: Catalogue | None = Non
     return scenario_from_dict(data, source=str(path), catalogue=catalogue, cities=cities, _stack=_stack)
 
 
-def builtin_scenarios(*, catalogue: Catalogue | None = None) -> list[Scenario]:
-    """Every built-in scenario, baseline first."""
-    catalogue = catalogue or load_catalogue()
-    out = [load_scenario(p, catalogue=catalogue) for p in builtin_scenario_files().values()]
+def builtin_scenarios(*, catalogue: Catalogue) -> list[Scenario]:
+    """Every built-in scenario of the catalogue, baseline first."""
+    out = [load_scenario(p, catalogue=catalogue) for p in builtin_scenario_files(catalogue).values()]
     out.sort(key=lambda s: (s.id != "baseline",))
     return out
 
 
-def with_setting(scenario: Scenario, setting: Setting, *, catalogue: Catalogue | None = None) -> Scenario:
+def with_setting(scenario: Scenario, setting: Setting, *, catalogue: Catalogue) -> Scenario:
     """A copy of ``scenario`` with one lever or shock setting replaced (the original is unchanged)."""
-    catalogue = catalogue or load_catalogue()
     if setting.item in catalogue.levers:
         return replace(scenario, levers={**scenario.levers, setting.item: setting})
     return replace(scenario, shocks={**scenario.shocks, setting.item: setting})

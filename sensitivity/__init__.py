@@ -2,9 +2,9 @@
 OAT / Monte Carlo / Morris / Sobol, and policy robustness.
 
 >>> import simulator, sensitivity
->>> model = simulator.load("models/zhejiang_innovation_openness.mdl")
->>> spec = sensitivity.load_uncertainties("models/zhejiang_uncertainties.toml", model=model)
->>> study = sensitivity.Study(model, spec, kpis=["High Tech Exports"], years=[2035])
+>>> model = simulator.load("models/<name>.mdl")
+>>> spec = sensitivity.load_uncertainties("models/<name>/uncertainties.toml", model=model)
+>>> study = sensitivity.Study(model, spec, kpis=["Some Output"], years=[2035])
 >>> study.sobol(1024, seed=0).head()          # S1, ST with confidence half-widths
 
 The methods also take any vectorised function X (n, D) -> Y (n,) or (n, K), SALib style:
@@ -12,7 +12,6 @@ The methods also take any vectorised function X (n, D) -> Y (n,) or (n, K), SALi
 """
 from .distributed import Compute, DaskExecutor, Executor, executor
 from .ensemble import (
-    DEFAULT_KPIS,
     DEFAULT_YEAR,
     Ensemble,
     EnsembleOptions,
@@ -43,7 +42,7 @@ __all__ = [
     "Uniform", "Triangular", "Normal", "LogNormal", "Uncertainty", "UncertaintySpec",
     "load_uncertainties", "parse_uncertainties", "from_model",
     # ensembles
-    "Ensemble", "EnsembleOptions", "run_ensemble", "run_chunk", "DEFAULT_KPIS", "DEFAULT_YEAR",
+    "Ensemble", "EnsembleOptions", "run_ensemble", "run_chunk", "DEFAULT_YEAR",
     "Compute", "Executor", "DaskExecutor", "executor",
     # methods
     "oat", "morris", "sobol", "bands", "percentile_bands", "PERCENTILES",

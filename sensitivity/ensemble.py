@@ -27,7 +27,6 @@ from simulator.names import normalize, suggest
 from .distributed import Compute, Executor, executor
 from .errors import SensitivityError
 
-DEFAULT_KPIS = ("High Tech Exports", "RD Expenditure", "Industrial Clusters", "Export Competitiveness")
 DEFAULT_YEAR = 2035.0
 
 
@@ -35,7 +34,8 @@ DEFAULT_YEAR = 2035.0
 class EnsembleOptions:
     """What to run and keep.
 
-    outputs: variables kept (memory grows with outputs × kept times × members).
+    outputs: variables kept (memory grows with outputs × kept times × members); at least one is
+        needed to run (a :class:`sensitivity.Study` sets them from its KPIs).
     times: save times kept (model time units, e.g. years); None keeps every save time.
     method: integration method of ``Model.run`` ("euler" by default: fixed steps at TIME STEP).
     run_options: ``simulator.RunOptions`` (tolerances, TIME STEP, FINAL TIME overrides).
@@ -44,7 +44,7 @@ class EnsembleOptions:
     noise_seed: seed of the model's own RANDOM functions (the same for every chunk).
     """
 
-    outputs: tuple[str, ...] = DEFAULT_KPIS
+    outputs: tuple[str, ...] = ()
     times: tuple[float, ...] | None = None
     method: str = "euler"
     run_options: RunOptions | None = None
@@ -56,8 +56,6 @@ class EnsembleOptions:
         object.__setattr__(self, "outputs", tuple(self.outputs))
         if self.times is not None:
             object.__setattr__(self, "times", tuple(float(t) for t in np.atleast_1d(self.times)))
-        if not self.outputs:
-            raise SensitivityError("EnsembleOptions.outputs: name at least one output")
         if not (isinstance(self.chunk_size, int) and self.chunk_size > 0):
             raise SensitivityError(f"EnsembleOptions.chunk_size must be a positive integer, got {self.chunk_size!r}")
 
@@ -246,6 +244,8 @@ def run_ensemble(model, samples, *, params: Mapping | None = None, options: Ense
         ``Executor`` (reuse one cluster for several ensembles); default: this process.
     """
     options = options or EnsembleOptions()
+    if not options.outputs:
+        raise SensitivityError("EnsembleOptions.outputs: name at least one output to keep")
     samples = as_samples(samples)
     n = len(samples)
     started = _time.perf_counter()

@@ -17,14 +17,14 @@ from simulator import RunOptions
 from simulator.names import normalize
 
 from .distributed import Compute, Executor
-from .ensemble import DEFAULT_KPIS, DEFAULT_YEAR, Ensemble, EnsembleOptions, run_ensemble
+from .ensemble import DEFAULT_YEAR, Ensemble, EnsembleOptions, run_ensemble
 from .errors import SensitivityError
 from .methods import mc, morris, oat, sobol
 from .uncertainty import UncertaintySpec
 
 
 def label(kpi: str, year: float) -> str:
-    """Output name of one KPI in one year, e.g. ``High Tech Exports (2035)``."""
+    """Output name of one KPI in one year, e.g. ``Population (2035)``."""
     return f"{kpi} ({year:g})"
 
 
@@ -64,7 +64,7 @@ class Study:
 
     model: object
     spec: UncertaintySpec
-    kpis: tuple[str, ...] = DEFAULT_KPIS
+    kpis: tuple[str, ...]
     years: tuple[float, ...] = (DEFAULT_YEAR,)
     params: Mapping = field(default_factory=dict)
     options: EnsembleOptions = field(default_factory=EnsembleOptions)

@@ -5,22 +5,22 @@ An uncertainty is an *assumption* of the model (a calibrated or assumed constant
 unit interval onto parameter values through its quantile function, so one unit-hypercube design
 (random, Latin, Sobol, Morris) serves every method, and SALib works in the unit space.
 
-File format (``models/zhejiang_uncertainties.toml`` is the worked example)::
+File format (each bundled model's ``models/<name>/uncertainties.toml`` is a worked example)::
 
     [spec]
-    model = "zhejiang_innovation_openness.mdl"   # optional, relative to this file
+    model = "../<name>.mdl"    # optional, relative to this file
     description = "..."
 
-    [uncertainties."Trade Elasticity"]
+    [uncertainties."Demand Elasticity"]
     distribution = "normal"    # uniform | triangular | normal | lognormal
     mean = 4.0
     sd = 1.0
     min = 2.0                  # optional truncation of normal / lognormal
     max = 6.0
-    source = "parameters.md, trade elasticity row (Simonovska & Waugh 2014)"
+    source = "[ref:key, Table 2]"   # a reference key of docs/references.md with a section
     assumption = false
 
-    [uncertainties."Knowledge Depreciation Rate"]   # no distribution: uniform over the model's range
+    [uncertainties."Depreciation Rate"]   # no distribution: uniform over the model's range
     source = "model documentation range"
 
 Without ``distribution`` (or with ``distribution = "uniform"`` and no ``min``/``max``) the range is

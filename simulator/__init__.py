@@ -1,7 +1,7 @@
 """innosim's simulation engine: Vensim/XMILE models compiled to vectorised numpy, integrated with scipy.
 
 >>> import simulator
->>> model = simulator.load("models/zhejiang_innovation_openness.mdl")
+>>> model = simulator.load("path/to/model.mdl")   # any Vensim (.mdl) or XMILE file
 >>> result = model.run(method="euler")
 >>> result.to_frame().head()
 """

@@ -1,7 +1,9 @@
-"""Shared helpers for the engine test suite (tests/test_engine_*.py).
+"""Shared helpers of the test suite.
 
 ``write_mdl`` builds a minimal Vensim file from equation text so that each test can state the
-model it needs in a few lines; the analytic fixtures live in ``tests/models/``.
+model it needs in a few lines; the analytic fixtures live in ``tests/models/``. ``model_info`` and
+``flagship_catalogue`` give the bundled models through the registry (tests may name them; the
+generic packages may not).
 """
 from __future__ import annotations
 
@@ -14,6 +16,28 @@ TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 MODELS = TESTS / "models"
 SHARED_CONFORMANCE = ROOT.parent / "shared" / "conformance"
+FLAGSHIP = "zhejiang_innovation_openness"
+SYMBIOSIS = "industrial_symbiosis"
+
+
+def model_info(name: str = FLAGSHIP):
+    """A bundled model's registry entry (:class:`innosim.registry.ModelInfo`)."""
+    from innosim.registry import load_registry
+
+    return load_registry().get(name)
+
+
+def flagship_catalogue():
+    """The flagship model's lever catalogue."""
+    return model_info(FLAGSHIP).catalogue()
+
+
+def dashboard_simulation(name: str = FLAGSHIP):
+    """The dashboard's :class:`Simulation` of a bundled model, as ``innosim serve`` builds it."""
+    from dashboard import Simulation
+    from innosim.commands.serve import model_setup
+
+    return Simulation.from_setup(model_setup(model_info(name)))
 
 _CONTROL = """
 ********************************************************

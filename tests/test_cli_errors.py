@@ -8,9 +8,9 @@ import os
 import pytest
 from conftest import MODELS, eq
 
-import simulator.cli
+import innosim.commands.engine
+from innosim.cli import main
 from simulator import outputs
-from simulator.cli import main
 
 
 def one_line_error(capsys, *words) -> str:
@@ -96,18 +96,18 @@ def test_ctrl_c_exits_130(capsys, monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(simulator.cli, "_cmd_info", interrupted)
+    monkeypatch.setattr(innosim.commands.engine, "cmd_info", interrupted)
     assert main(["info", DECAY]) == 130
     one_line_error(capsys, "interrupted")
 
 
 def test_unexpected_error_in_a_delegated_command_is_one_line(capsys, monkeypatch):
-    import sensitivity.cli
+    import innosim.commands.sensitivity
 
     def broken(args):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(sensitivity.cli, "_sensitivity", broken)
+    monkeypatch.setattr(innosim.commands.sensitivity, "_sensitivity", broken)
     assert main(["sensitivity", "--method", "oat"]) == 1
     one_line_error(capsys, "innosim sensitivity: internal error: RuntimeError: boom second line")
 

@@ -17,7 +17,7 @@ import re
 import pytest
 from difftools import SDXORG, sdxorg_cases
 
-from simulator.cli import main
+from innosim.cli import main
 from simulator.conformance import judge, read_reference, read_scope, run_engine
 
 CASES = sdxorg_cases()

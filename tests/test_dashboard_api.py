@@ -13,13 +13,13 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
+from conftest import dashboard_simulation  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
-import policies  # noqa: E402
-from dashboard import DashboardError, Simulation, create_app, load_assumptions, load_exercises  # noqa: E402
+from dashboard import DashboardError, create_app, load_assumptions, load_exercises  # noqa: E402
 from dashboard.security import Access  # noqa: E402
-from dashboard.server import main as serve_main  # noqa: E402
 from dashboard.store import default_data_dir  # noqa: E402
+from innosim.commands.serve import main as serve_main  # noqa: E402
 
 STATIC = Path(__file__).resolve().parent.parent / "dashboard" / "static"
 YEAR = 2035
@@ -35,7 +35,7 @@ def make_client(sim, data_dir) -> TestClient:
 
 @pytest.fixture(scope="module")
 def sim():
-    return Simulation()
+    return dashboard_simulation()
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def at(series, meta_years, year=YEAR):
 # ----------------------------------------------------------------------------- catalogue and assets
 def test_meta_is_generated_from_catalogue_model_and_assumptions(client, sim):
     meta = client.get("/api/meta").json()
-    cat = policies.load_catalogue()
+    cat = sim.catalogue
     assert [lv["id"] for lv in meta["levers"]] == list(cat.levers)
     assert [s["id"] for s in meta["shocks"]] == list(cat.shocks)
     for item in meta["levers"] + meta["shocks"]:
@@ -187,7 +187,7 @@ def test_each_exercise_goal_is_reachable_but_not_met_by_its_start(client, sim):
         assert done["goal_ok"] and done["within_budget"] and not done["locked_broken"]
         # the run endpoint reports the same check for the page
         assert run(client, ex.solution, exercise=ex.id)["goal"]["met"] is True
-    sol = client.get("/api/exercises/jiangsu_clusters/solution", headers=FAC).json()
+    sol = client.get("/api/exercises/jiangsu_catch_up/solution", headers=FAC).json()
     assert sol["goal"]["met"] is True
 
 
@@ -197,7 +197,7 @@ def test_goal_fails_over_budget_or_with_a_locked_setting_changed(client):
     no_barrier = {"shocks": {"us_eu_share": {"value": 0.5, "start": 2026}}}
     res = client.post("/api/exercises/trade_barrier/check", json={"state": no_barrier}).json()
     assert res["met"] is False and res["locked_broken"] == ["trade_barrier"]
-    clusters = exercises["jiangsu_clusters"]
+    clusters = exercises["jiangsu_catch_up"]
     lavish = {"levers": {"incubators": {"value": 200}, "innovation_finance": {"value": 500},
                          "cit_preference": {"value": 0.25}}}
     res = client.post(f"/api/exercises/{clusters.id}/check", json={"state": lavish}).json()
@@ -240,7 +240,7 @@ def test_exercise_and_assumption_files_are_validated(sim, tmp_path):
 def test_submissions_persist_across_app_instances(sim, tmp_path):
     data = tmp_path / "innosim-data"
     first = make_client(sim, data)
-    state = {"levers": {"innovation_finance": {"value": 130}}}
+    state = {"levers": {"platform_fdi": {"value": 80}}}
     r = first.post("/api/submissions", json={"team": "  Team 西湖 ", "name": "finance push", "state": state,
                                              "exercise": "exports_per_yuan"})
     assert r.status_code == 201, r.text

@@ -1,6 +1,6 @@
 """Workshop dashboard in a real browser (Playwright driving Debian's headless chromium).
 
-The server runs as ``python -m dashboard.server`` in a subprocess on a free port with a temporary
+The server runs as ``python -m innosim serve`` in a subprocess on a free port with a temporary
 data folder, exactly as ``innosim serve`` would run it.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 
 class Server:
-    """``python -m dashboard.server`` on a free port; ``restart()`` keeps the data folder."""
+    """``python -m innosim serve`` on a free port; ``restart()`` keeps the data folder."""
 
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
@@ -52,7 +52,7 @@ class Server:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                "INNOSIM_FACILITATOR_TOKEN": TOKEN}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.server", "--port", str(self.port), "--data-dir", str(self.data_dir),
+            [sys.executable, "-m", "innosim", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
              "--no-browser"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -300,3 +300,27 @@ def test_the_start_message_prints_a_working_facilitator_link(tmp_path):
     srv = Server(tmp_path / "data").start()
     srv.stop()
     assert f"http://127.0.0.1:{srv.port}/facilitator?token={TOKEN}" in srv.output, srv.output
+
+
+def test_model_switch_leads_to_the_symbiosis_model_with_its_notice_and_exercise(page, server):
+    open_dashboard(page, server.url + "/")
+    assert page.locator("#model-notice").is_hidden()                  # the calibrated flagship: no notice
+    options = page.locator("#model-switch option").all_text_contents()
+    assert len(options) == 2 and page.locator("#model-switch").is_visible()
+    page.select_option("#model-switch", "/m/industrial_symbiosis/")
+    page.wait_for_url("**/m/industrial_symbiosis/**")
+    page.wait_for_function("+document.body.dataset.drawn >= 1", timeout=60_000)
+    notice = page.locator("#model-notice")
+    assert notice.is_visible() and notice.text_content().startswith("Uncalibrated theory model")
+    assert page.locator("#model-title").text_content() == "Two-way industrial transfer and innovation symbiosis"
+    assert page.locator("#item-chain_chief").count() == 1 and page.locator("#item-rd_subsidy").count() == 0
+    page.click(".start-ex[data-id=shorten_the_dip]")
+    page.wait_for_selector("#goal-badge[data-met='0']")
+    press(page, "#item-chain_chief input[type=range]", "End")
+    press(page, "#item-core_alliance input[type=range]", "End")
+    page.wait_for_selector("#goal-badge[data-met='1']", timeout=30_000)
+    page.click("#btn-lang")
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert notice.text_content().startswith("未经校准的理论模型")
+    assert page.locator("#model-switch option:checked").text_content() == "产业双向转移与创新共生模型"
+    assert not page.errors, page.errors

@@ -18,11 +18,12 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 hypothesis = pytest.importorskip("hypothesis")
 
+from conftest import dashboard_simulation  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from dashboard import Simulation, create_app  # noqa: E402
+from dashboard import create_app  # noqa: E402
 from dashboard.limits import Limits  # noqa: E402
 from dashboard.security import Access  # noqa: E402
 
@@ -34,7 +35,7 @@ FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    sim = Simulation()
+    sim = dashboard_simulation()
     # rates opened wide so that the fuzzer reaches the code behind them (the limits have their own tests)
     limits = Limits(client_rate=(10**9, 1.0), team_rate=(10**9, 1.0))
     app = create_app(tmp_path_factory.mktemp("fuzz"), simulation=sim, warm_up=False,

@@ -16,14 +16,15 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
+from conftest import dashboard_simulation  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
-from dashboard import Simulation, create_app  # noqa: E402
+from dashboard import create_app  # noqa: E402
 from dashboard.limits import Limits, RateLimiter  # noqa: E402
 from dashboard.security import Access, Guard, clip, split_host  # noqa: E402
-from dashboard.server import main as serve_main  # noqa: E402
 from dashboard.store import DB_NAME, SubmissionStore  # noqa: E402
 from dashboard.submissions import csv_cell  # noqa: E402
+from innosim.commands.serve import main as serve_main  # noqa: E402
 
 TOKEN = "security-test-token-0123456789abcdef"
 FAC = {"Authorization": f"Bearer {TOKEN}"}
@@ -33,7 +34,7 @@ LEVER = {"levers": {"incubators": {"value": 40}}}
 
 @pytest.fixture(scope="module")
 def sim():
-    return Simulation()
+    return dashboard_simulation()
 
 
 def make(sim, data_dir, *, limits: Limits = GENEROUS, base_url: str = "http://localhost", **access) -> TestClient:

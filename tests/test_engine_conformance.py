@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import SHARED_CONFORMANCE
 
-from simulator.cli import main
+from innosim.cli import main
 from simulator.conformance import exit_code, run_conformance, summary_line
 
 pytestmark = pytest.mark.skipif(

@@ -6,7 +6,7 @@ import pytest
 from conftest import MODELS, eq, mdl_text
 
 import simulator
-from simulator.cli import main
+from innosim.cli import main
 
 
 def load_error(write_mdl, body, exc=simulator.ModelLoadError, **ctl):

@@ -15,7 +15,7 @@ from conftest import eq, mdl_text
 
 import simulator
 from simulator import NonFiniteError, ParameterError, RunOptions
-from simulator.cli import main
+from innosim.cli import main
 
 NUMPY = RunOptions(backend="numpy")
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import simulator
-from simulator.cli import main
+from innosim.cli import main
 
 HOSTILE_STOCK = "\"__import__('os').system('touch PWNED')\""
 HOSTILE_FLOW = "\"'); import os; os.system('touch PWNED'); ('\""

@@ -38,7 +38,9 @@ FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database
                                        HealthCheck.filter_too_much])
 pytestmark = pytest.mark.slow
 
-CAT = policies.load_catalogue()
+from conftest import flagship_catalogue  # noqa: E402
+
+CAT = flagship_catalogue()
 FLAGSHIP = simulator.load(CAT.model_path) if CAT.model_path.is_file() else None
 CITIES = list(FLAGSHIP.subscripts["City"]) if FLAGSHIP else ["Hangzhou", "Quzhou"]
 
@@ -175,7 +177,7 @@ def mutate(draw, source: str) -> str:
     return source
 
 
-BUILTIN_TEXTS = [p.read_text(encoding="utf-8") for p in policies.builtin_scenario_files().values()]
+BUILTIN_TEXTS = [p.read_text(encoding="utf-8") for p in policies.builtin_scenario_files(CAT).values()]
 
 
 # ------------------------------------------------------------------------------ scenario invariants

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import flagship_catalogue
 
 import policies
 import simulator
@@ -30,7 +31,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def cat():
-    return policies.load_catalogue()
+    return flagship_catalogue()
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +139,7 @@ def test_rd_stopped_knowledge_decays(model):
 # ----------------------------------------------------------------------------- integration error
 def test_integration_error_half_step_and_rk45(model, cat):
     dt = model.control["time_step"]
-    sc = policies.load_scenario("seed002-package", catalogue=cat)
+    sc = policies.load_scenario("policy-package", catalogue=cat)
     for params in ({}, policies.scenario_params(sc, model, catalogue=cat)):
         eu = model.run(params, method="euler", outputs=KPIS).to_frame()
         half = model.run(params, method="euler", options=simulator.RunOptions(time_step=dt / 2),
@@ -169,7 +170,7 @@ def test_super_deduction_response_within_published_range(model, cat, base):
     assert 0.05 <= _change(df, base, "RD Expenditure", 2035) <= 0.30
 
 
-@pytest.mark.parametrize("lever", [lv for lv in policies.load_catalogue().levers if lv != "odi_ma_support"])
+@pytest.mark.parametrize("lever", [lv for lv in flagship_catalogue().levers if lv != "odi_ma_support"])
 def test_every_lever_moves_a_headline_kpi_at_its_maximum(model, cat, base, lever):
     lv = cat.levers[lever]
     setting = {"value": lv.high, "start": 2025}

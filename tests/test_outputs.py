@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # ------------------------------------------------------------------------------ names and paths
-@pytest.mark.parametrize("name", ["baseline", "seed002-package", "trade-shock+package", "alone-rd_subsidy",
+@pytest.mark.parametrize("name", ["baseline", "policy-package", "trade-shock+package", "alone-rd_subsidy",
                                   "a", "v1.2", "x" * 64])
 def test_safe_names_are_accepted(name):
     assert check_name(name, "scenario id") == name

@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import flagship_catalogue
 
 import policies
 import simulator
+from innosim.cli import main as cli_main
 from policies.compare import compare, terminal_table
 from policies.report import write_report
-from simulator.cli import main as cli_main
 
-MODEL = Path(__file__).resolve().parent.parent / "models" / "zhejiang_innovation_openness.mdl"
+CAT = flagship_catalogue()
+MODEL = CAT.model_path
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def cat():
-    return policies.load_catalogue()
+    return CAT
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +47,14 @@ def test_catalogue_matches_model(model, cat):
     assert len(cat.levers) >= 9 and {"trade_barrier", "pandemic", "cost_squeeze"} <= set(cat.shocks)
     for lv in cat.levers.values():
         assert lv.name["zh"] and lv.name["en"] and lv.description["zh"] and lv.description["en"]
-        assert lv.seed and lv.cost_variables and lv.low <= lv.baseline <= lv.high
+        assert lv.source and lv.cost_variables and lv.low <= lv.baseline <= lv.high
 
 
 def test_catalogue_baseline_mismatch_is_reported(model, tmp_path):
-    text = policies.catalogue.CATALOGUE_FILE.read_text(encoding="utf-8")
+    text = CAT.path.read_text(encoding="utf-8")
     bad = tmp_path / "levers.toml"
-    bad.write_text(text.replace("baseline = 0.05\n", "baseline = 0.07\n", 1), encoding="utf-8")
+    bad.write_text(text.replace("baseline = 0.05\n", "baseline = 0.07\n", 1)
+                   .replace('model = "../', f'model = "{CAT.path.parent.parent}/'), encoding="utf-8")
     with pytest.raises(policies.PolicyError, match=r"levers.toml: lever 'rd_subsidy' has baseline 0.07"):
         policies.check_against_model(policies.load_catalogue(bad), model)
 
@@ -65,8 +67,7 @@ def test_alone_scenarios_use_documented_strength(cat):
 
 
 # ----------------------------------------------------------------------------- effects
-@pytest.mark.parametrize("item_id", [i for i in policies.load_catalogue().items
-                                     if policies.load_catalogue().get(i).effects])
+@pytest.mark.parametrize("item_id", [i for i in CAT.items if CAT.get(i).effects])
 def test_each_lever_and_shock_alone_moves_kpis_as_documented(model, cat, baseline, item_id):
     item = cat.get(item_id)
     section = "levers" if item.kind == "lever" else "shocks"
@@ -183,35 +184,36 @@ def _write(tmp_path, text, name="s.toml"):
 def test_scenario_validation_errors(tmp_path, model, text, message):
     path = _write(tmp_path, text)
     with pytest.raises(policies.PolicyError, match=message):
-        policies.load_scenario(path, cities=model.subscripts["City"])
+        policies.load_scenario(path, catalogue=CAT, cities=model.subscripts["City"])
 
 
 def test_start_year_outside_the_run(tmp_path, model, cat):
-    sc = policies.load_scenario(_write(tmp_path, 'id = "x"\n[levers.rd_subsidy]\nvalue = 0.1\nstart = 2060\n'))
+    sc = policies.load_scenario(_write(tmp_path, 'id = "x"\n[levers.rd_subsidy]\nvalue = 0.1\nstart = 2060\n'),
+                                catalogue=cat)
     with pytest.raises(policies.PolicyError, match=r"s.toml: levers.rd_subsidy.start = 2060 is outside the run 2008-2050"):
         policies.scenario_params(sc, model, catalogue=cat)
 
 
 def test_missing_file_and_extends_cycle(tmp_path):
     with pytest.raises(policies.PolicyError, match=r"nope.toml: scenario file not found"):
-        policies.load_scenario(tmp_path / "nope.toml")
+        policies.load_scenario(tmp_path / "nope.toml", catalogue=CAT)
     _write(tmp_path, f'id = "a"\nextends = "{tmp_path / "b.toml"}"\n', "a.toml")
     _write(tmp_path, f'id = "b"\nextends = "{tmp_path / "a.toml"}"\n', "b.toml")
     with pytest.raises(policies.PolicyError, match=r"'extends' makes a cycle"):
-        policies.load_scenario(tmp_path / "a.toml")
+        policies.load_scenario(tmp_path / "a.toml", catalogue=CAT)
 
 
 def test_cli_reports_errors_without_traceback(capsys):
-    assert cli_main(["compare", "seed002-packag", "--out", "/nonexistent/never"]) == 2
+    assert cli_main(["compare", "policy-packag", "--out", "/nonexistent/never"]) == 2
     err = capsys.readouterr().err
-    assert "unknown scenario 'seed002-packag'" in err and "Did you mean 'seed002-package'" in err
+    assert "unknown scenario 'policy-packag'" in err and "Did you mean 'policy-package'" in err
     assert "Traceback" not in err
 
 
 # ----------------------------------------------------------------------------- extends, purity
 def test_extends_equals_fully_written_form(model, cat):
     child = policies.load_scenario("trade-shock+package", catalogue=cat)
-    parent = policies.load_scenario("seed002-package", catalogue=cat)
+    parent = policies.load_scenario("policy-package", catalogue=cat)
     written = {"id": "trade-shock+package", "levers": {k: s.as_dict() for k, s in parent.levers.items()},
                "shocks": {"trade_barrier": {"value": 0.25, "start": 2026}}}
     full = policies.scenario_from_dict(written, catalogue=cat)
@@ -238,7 +240,7 @@ def test_applying_scenarios_never_changes_the_model(model, cat):
 
 
 def test_adaptive_solver_agrees_with_euler_on_a_scenario(model, cat):
-    sc = policies.load_scenario("seed002-package", catalogue=cat)
+    sc = policies.load_scenario("policy-package", catalogue=cat)
     p = policies.scenario_params(sc, model, catalogue=cat)
     e = model.run(p, method="euler", outputs=["High Tech Exports"])
     r = model.run(p, method="RK45", outputs=["High Tech Exports"])
@@ -249,13 +251,13 @@ def test_adaptive_solver_agrees_with_euler_on_a_scenario(model, cat):
 # ----------------------------------------------------------------------------- reports, CLI
 @pytest.fixture(scope="module")
 def comparison(model, cat):
-    return compare(model, ["seed002-package", "trade-shock", "trade-shock+package", "xiasha-model"],
+    return compare(model, ["policy-package", "trade-shock", "trade-shock+package", "xiasha-model"],
                    years=[2030, 2035], catalogue=cat)
 
 
 def test_comparison_tables(comparison, cat):
     k = comparison.kpis
-    assert set(k.scenario) == {"baseline", "seed002-package", "trade-shock", "trade-shock+package", "xiasha-model"}
+    assert set(k.scenario) == {"baseline", "policy-package", "trade-shock", "trade-shock+package", "xiasha-model"}
     base = k[k.scenario == "baseline"]
     assert np.allclose(base["diff"], 0) and np.allclose(base["cum_extra_fiscal_cost"], 0)
     row = k[(k.scenario == "trade-shock") & (k.kpi == "High Tech Exports") & (k.year == 2035)].iloc[0]
@@ -269,7 +271,7 @@ def test_comparison_tables(comparison, cat):
         assert sc.id in table
     s = comparison.summary.set_index("scenario")
     assert s.loc["xiasha-model", "within_budget"] in (True, False)
-    assert s.loc["seed002-package", "peak_extra_fiscal_cost"] > 0
+    assert s.loc["policy-package", "peak_extra_fiscal_cost"] > 0
 
 
 def test_report_files(comparison, cat, tmp_path):
@@ -303,4 +305,4 @@ def test_scenario_file_that_is_not_utf8(tmp_path):
     p = tmp_path / "latin1.toml"
     p.write_bytes('id = "x"\nname = "caf\u00e9"\n'.encode("latin-1"))
     with pytest.raises(policies.PolicyError, match=r"latin1.toml: scenario file is not UTF-8 text"):
-        policies.load_scenario(p)
+        policies.load_scenario(p, catalogue=CAT)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import flagship_catalogue
 
 import policies
 from policies import PolicyError, Scenario, Setting, scenario_from_dict
@@ -17,7 +18,7 @@ from simulator.tomlfile import MAX_DEPTH, read_toml
 
 @pytest.fixture(scope="module")
 def cat():
-    return policies.load_catalogue()
+    return flagship_catalogue()
 
 
 def parse(cat, **top):
@@ -170,7 +171,7 @@ def test_toml_reader_refuses_huge_files_and_devices(tmp_path):
 
 
 def test_catalogue_numbers_must_be_finite(tmp_path):
-    text = policies.catalogue.CATALOGUE_FILE.read_text(encoding="utf-8")
+    text = flagship_catalogue().path.read_text(encoding="utf-8")
     bad = tmp_path / "levers.toml"
     bad.write_text(text.replace("baseline = 0.05\n", "baseline = nan\n", 1), encoding="utf-8")
     with pytest.raises(PolicyError, match=r"levers.toml: lever 'rd_subsidy': baseline must be a finite number"):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import eq
 
-from sensitivity.cli import add_commands, main_robustness, main_sensitivity
+from innosim.commands.sensitivity import add_commands, main_robustness, main_sensitivity
 
 MODEL = (eq("Stock", "INTEG(Growth, 10)", "widgets")
          + eq("Growth", "Rate * Stock * (1 - Stock / Capacity)", "widgets/Month")
@@ -119,24 +119,20 @@ def test_add_commands_wires_both_into_a_parent_parser(setup, tmp_path):
     assert args.func(args) == 0
     assert (tmp_path / "o" / "oat.csv").is_file()
     args = parser.parse_args(["robustness", "a", "b", "--samples", "10"])
-    assert (args.scenarios, args.kpi, args.direction) == (["a", "b"], "High Tech Exports", "maximise")
+    # the KPI and its direction default to the model's (its model.toml and catalogue), read when run
+    assert (args.scenarios, args.kpi, args.direction) == (["a", "b"], None, None)
 
 
 def test_robustness_cli_on_built_in_scenarios(tmp_path, capsys):
-    pytest.importorskip("policies")
-    from policies import builtin_scenario_files
-
-    if not {"baseline", "seed002-package"} <= set(builtin_scenario_files()):
-        pytest.skip("built-in scenarios not available")
     out = tmp_path / "rob"
-    code = main_robustness(["baseline", "seed002-package", "--samples", "40", "--year", "2035",
+    code = main_robustness(["baseline", "policy-package", "--samples", "40", "--year", "2035",
                             "--out", str(out), "--no-progress"])
     assert code == 0, capsys.readouterr().err
     pairs = pd.read_csv(out / "pairs.csv")
     regret = pd.read_csv(out / "regret.csv")
-    assert set(regret["scenario"]) == {"baseline", "seed002-package"}
-    s_ab = pairs.set_index(["a", "b"]).loc[("seed002-package", "baseline"), "share_a_beats_b"]
-    s_ba = pairs.set_index(["a", "b"]).loc[("baseline", "seed002-package"), "share_a_beats_b"]
+    assert set(regret["scenario"]) == {"baseline", "policy-package"}
+    s_ab = pairs.set_index(["a", "b"]).loc[("policy-package", "baseline"), "share_a_beats_b"]
+    s_ba = pairs.set_index(["a", "b"]).loc[("baseline", "policy-package"), "share_a_beats_b"]
     assert 0 <= s_ab <= 1 and s_ab + s_ba <= 1
     assert (regret["max_regret"] >= 0).all()
     assert "shares.png" in (out / "index.html").read_text(encoding="utf-8")

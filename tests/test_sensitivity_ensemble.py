@@ -80,9 +80,10 @@ def test_chunked_equals_unchunked_on_the_flagship():
                             Uncertainty("Knowledge Depreciation Rate", Uniform(0.12, 0.3)),
                             Uncertainty("Base Birth Rate", Uniform(0.22, 0.3))))
     samples = spec.sample(60, seed=1)
-    opts = EnsembleOptions(times=(2024, 2035, 2050))
+    outs = ("High Tech Exports", "RD Expenditure", "Industrial Clusters", "Export Competitiveness")
+    opts = EnsembleOptions(outputs=outs, times=(2024, 2035, 2050))
     a = run_ensemble(m, samples, options=opts)
-    b = run_ensemble(m, samples, options=EnsembleOptions(times=(2024, 2035, 2050), chunk_size=25))
+    b = run_ensemble(m, samples, options=EnsembleOptions(outputs=outs, times=(2024, 2035, 2050), chunk_size=25))
     assert a.dataset["High Tech Exports"].shape == (60, 3)
     for name in a.dataset.data_vars:
         assert np.array_equal(a.dataset[name].values, b.dataset[name].values), name

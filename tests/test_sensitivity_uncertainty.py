@@ -192,7 +192,7 @@ def test_from_model_skips_levers_shocks_fixed_and_controls(model):
 
 def test_flagship_uncertainty_file():
     model = simulator.load(ROOT / "models" / "zhejiang_innovation_openness.mdl")
-    spec = load_uncertainties(ROOT / "models" / "zhejiang_uncertainties.toml", model=model)
+    spec = load_uncertainties(ROOT / "models" / "zhejiang_innovation_openness" / "uncertainties.toml", model=model)
     assert len(spec) >= 12
     assert all(u.source for u in spec), "every entry cites its source"
     # sources are reference keys into docs/references.md, never paths a user does not have

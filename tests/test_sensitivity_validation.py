@@ -7,7 +7,7 @@ import math
 import pytest
 from conftest import eq
 
-from sensitivity.cli import main_sensitivity
+from innosim.commands.sensitivity import main_sensitivity
 from sensitivity.errors import UncertaintySpecError
 from sensitivity.uncertainty import (
     Normal,

@@ -26,7 +26,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "models" / "industrial_symbiosis.mdl"
 DATA = REPO / "models" / "industrial_symbiosis"
-REFERENCES = REPO / "docs" / "references-symbiosis.md"
+REFERENCES = REPO / "docs" / "references.md"
 STOCKS_NONNEG_TOL = -1e-9
 MC_MEMBERS, MC_SEED, MC_SHARE = 200, 20250417, 0.9
 # the structural test configuration: fixed coefficients, no transfer, capacities independent of
@@ -131,15 +131,17 @@ def _kind(name: str) -> str | None:
 
 
 def test_every_variable_has_units_bilingual_text_and_a_source():
-    keys = set(re.findall(r"^\|\s*`?([A-Za-z][\w.]*)`?\s*\|", REFERENCES.read_text(encoding="utf-8"), re.M))
+    keys = set(re.findall(r"^\| `([^`]+)` \|", REFERENCES.read_text(encoding="utf-8"), re.M))
     for name, (eq, units, doc) in BLOCKS.items():
         assert units, f"{name}: no units"
         assert re.search(r"zh: \S", doc) and re.search(r"en: \S", doc), f"{name}: zh/en text missing"
         if name in CONTROL:
             continue
-        source = re.search(r"source: ([^;]*(?:;[^;:]*)*?)(?:; (?:range|kind):|$)", doc)
+        # parts after a ';' may hold reference keys ("[ref:key, §1]") but no other "key:" field
+        source = re.search(r"source: ([^;]*(?:;(?:[^;:]|\[ref:)*)*?)(?:; (?:range|kind):|$)", doc)
         assert source and source.group(1).strip(), f"{name}: no source"
-        for key in re.findall(r"\b(seed00\d|[A-Z][A-Za-z]+\d{4}|parameters\.md)\b", source.group(1)):
+        assert not re.search(r"seed ?00\d|parameters\.md|domain\.md", source.group(1)), f"{name}: cites a file users lack"
+        for key in re.findall(r"\[ref:([^,\]\s]+)", source.group(1)):
             assert key in keys, f"{name}: reference {key!r} is not in {REFERENCES.name}"
         if NUMBER.match(eq):
             m = RANGE.search(doc)
@@ -147,7 +149,7 @@ def test_every_variable_has_units_bilingual_text_and_a_source():
             lo, hi = float(m.group(1)), float(m.group(2))
             assert lo <= float(eq) <= hi, f"{name}: value {eq} outside its range {lo}..{hi}"
             text = source.group(1)
-            assert ("assumption" in text or re.search(r"seed00\d|\d{4}|parameters\.md|structure|definition", text)), name
+            assert ("assumption" in text or re.search(r"\[ref:|structure|definition", text)), name
 
 
 def test_flows_have_the_units_of_their_stock_per_year():
@@ -225,7 +227,7 @@ def scenarios(catalogue, run):
 
 
 def test_scenarios_cover_every_lever_and_effects_hold(catalogue, scenarios):
-    assert {"baseline", "seed004-package", "cost-squeeze"} <= set(scenarios)
+    assert {"baseline", "policy-package", "cost-squeeze"} <= set(scenarios)
     for lv in catalogue.levers.values():
         f, base = scenarios[f"alone-{lv.id}"], scenarios["baseline"]
         for kpi, direction in lv.effects.items():
@@ -429,7 +431,7 @@ def test_levers_shift_transition_times_in_the_documented_direction(scenarios):
         got = _frame_timing(scenarios[f"alone-{lever}"])
         for key, sign in expected.items():
             assert _shifted(got[key], base[key], sign), f"{lever}: {key} {got[key]} against {base[key]}"
-    package = _frame_timing(scenarios["seed004-package"])
+    package = _frame_timing(scenarios["policy-package"])
     for key in ("commensal", "mutualistic", "balanced", "integrated", "open", "recovered"):
         assert package[key] < base[key], key
     assert _frame_timing(scenarios["cost-squeeze"])["dip"] > base["dip"]
@@ -518,7 +520,7 @@ def test_engine_agrees_with_pysd(engine, pysd_file, catalogue):
     if engine is None:
         pytest.skip("INNOSIM_TEST_ENGINE=pysd: no engine to compare")
     import policies
-    package = policies.scenario_params(policies.load_scenario(DATA / "scenarios" / "seed004-package.toml",
+    package = policies.scenario_params(policies.load_scenario(DATA / "scenarios" / "policy-package.toml",
                                                               catalogue=catalogue), engine, catalogue=catalogue)
     for params in ({}, package, {"Initial Host Capability": 0.3, "Tie Closure Rate": 0.3, "Flying Enclaves": 1}):
         ours = engine.run(params, method="euler", options=_options()).to_frame()

@@ -37,8 +37,9 @@ doc_field, free_parameters, load_calibrated_params = (_cal.doc_field, _cal.free_
 main, mdl_elements, read_targets, write_params_to_mdl = (_cal.main, _cal.mdl_elements,
                                                          _cal.read_targets, _cal.write_params_to_mdl)
 MODEL = REPO / "models" / "zhejiang_innovation_openness.mdl"
-TARGETS = REPO / "models" / "zhejiang_targets.csv"
-CALIBRATION = REPO / "models" / "zhejiang_calibration.toml"
+DATA = REPO / "models" / "zhejiang_innovation_openness"
+TARGETS = DATA / "targets.csv"
+CALIBRATION = DATA / "calibration.toml"
 SHARED = REPO.parent / "shared"
 CONTROL = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"}
 CITIES = ["Ningbo", "Hangzhou", "Jinhua", "Yiwu", "Jiaxing", "Shaoxing", "Zhoushan", "Wenzhou",
@@ -406,9 +407,9 @@ def test_calibrate_cli_writes_calibration_and_plot(tmp_path):
     code = main(["--model", str(MODEL), "--targets", str(TARGETS), "--out", str(tmp_path),
                  "--maxiter", "1", "--popsize", "2", "--no-polish", "--param", "Reference RD Intensity"])
     assert code == 0
-    fitted = load_calibrated_params(tmp_path / "zhejiang_calibration.toml")
+    fitted = load_calibrated_params(tmp_path / "calibration.toml")
     assert set(fitted) == {"Reference RD Intensity"}
-    assert (tmp_path / "zhejiang_calibration.png").stat().st_size > 10_000
+    assert (tmp_path / "calibration.png").stat().st_size > 10_000
 
 
 def test_write_params_to_mdl_roundtrip(tmp_path):

@@ -89,7 +89,7 @@ def test_full_fit_in_the_model_file(model, setup):
 
 def test_in_sample_thresholds(model):
     df = model.run(method="euler").to_frame()
-    t = read_targets(SETUP.parent / "zhejiang_targets.csv")
+    t = read_targets(SETUP.parent / "targets.csv")
 
     def mape(series):
         sub = t[t["series"] == series]
@@ -143,7 +143,7 @@ def test_writer_changes_only_the_constant(tmp_path):
 
 
 def test_calibrate_cli_writes_to_out_folder(tmp_path, capsys):
-    from simulator.cli import main
+    from innosim.cli import main
 
     code = main(["calibrate", "--out", str(tmp_path), "--maxiter", "2", "--popsize", "3",
                  "--param", "Reference RD Intensity", "--param", "Initial RD Intensity", "--no-polish"])
@@ -156,7 +156,7 @@ def test_calibrate_cli_writes_to_out_folder(tmp_path, capsys):
 
 
 def test_validate_cli(tmp_path, capsys):
-    from simulator.cli import main
+    from innosim.cli import main
 
     assert main(["validate", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -169,15 +169,15 @@ def test_validate_cli(tmp_path, capsys):
 def test_every_reference_key_is_listed():
     listed = set(re.findall(r"^\| `([a-z0-9_]+)` \|", (ROOT / "docs" / "references.md").read_text(encoding="utf-8"), re.M))
     used = set()
-    for path in [MODEL, ROOT / "models" / "zhejiang_targets.csv", ROOT / "docs" / "levers-evidence.md",
-                 ROOT / "models" / "README.md"]:
+    for path in [MODEL, SETUP.parent / "targets.csv", ROOT / "docs" / "levers-evidence.md",
+                 ROOT / "models" / "zhejiang_innovation_openness.md"]:
         used |= set(re.findall(r"\[ref:([a-z0-9_]+)", path.read_text(encoding="utf-8")))
     assert used and not used - listed, sorted(used - listed)
 
 
 def test_no_internal_file_names_in_user_text():
-    for path in [MODEL, ROOT / "docs" / "levers-evidence.md", ROOT / "models" / "README.md",
-                 ROOT / "policies" / "levers.toml", ROOT / "models" / "zhejiang_uncertainties.toml"]:
+    for path in [MODEL, ROOT / "docs" / "levers-evidence.md", ROOT / "models" / "zhejiang_innovation_openness.md",
+                 SETUP.parent / "levers.toml", SETUP.parent / "uncertainties.toml"]:
         text = path.read_text(encoding="utf-8")
         for word in ("parameters.md", "domain.md", "../shared", "seed 00"):
             assert word not in text, f"{path.name} mentions {word!r}"

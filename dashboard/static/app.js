@@ -15,7 +15,7 @@ const S = {
 };
 window.innosimPerf = [];
 const runCache = new Map();
-const SAVED_KEY = "innosim.saved.v1";
+let SAVED_KEY = "innosim.saved.v1";   // one list per model (set in init)
 const TEAM_KEY = "innosim.team";
 
 function emptyState() { return { levers: {}, shocks: {}, assumptions: {} }; }
@@ -257,7 +257,7 @@ async function fetchRun(req) {
   const key = stableStringify(req);
   const hit = runCache.get(key);
   if (hit) return { res: hit, hit: true };
-  const res = await C.post("/api/run", req);
+  const res = await C.post("api/run", req);
   runCache.set(key, res);
   if (runCache.size > 300) runCache.delete(runCache.keys().next().value);
   return { res, hit: false };
@@ -316,7 +316,7 @@ function leaveExercise() {
 async function revealAnswer(prediction) {
   const ex = S.exercise;
   try {
-    S.reveal = await C.post(`/api/exercises/${encodeURIComponent(ex.id)}/reveal`, { prediction });
+    S.reveal = await C.post(`api/exercises/${encodeURIComponent(ex.id)}/reveal`, { prediction });
     S.revealed = true;
     View.renderExercises();
   } catch (err) { View.banner(C.t("error") + ": " + err.message, "error"); }
@@ -366,7 +366,7 @@ async function submitScenario(team, name) {
   if (tokens[teamKey(team)]) headers["X-Team-Token"] = tokens[teamKey(team)];
   let res = null;
   for (let attempt = 0; res === null; attempt++) {
-    try { res = await C.json("/api/submissions", { method: "POST", headers, body }); }
+    try { res = await C.json("api/submissions", { method: "POST", headers, body }); }
     catch (err) {
       if (attempt < 3 && (err.status == null || err.status >= 500)) { await sleep(800 * (attempt + 1)); continue; }
       View.banner(C.t("error") + ": " + err.message, "error");
@@ -394,8 +394,9 @@ function setLang(lang) {
 
 // ------------------------------------------------------------------ start
 async function init() {
-  const [meta, base] = await Promise.all([C.json("/api/meta"), C.json("/api/baseline")]);
+  const [meta, base] = await Promise.all([C.json("api/meta"), C.json("api/baseline")]);
   S.meta = meta; S.base = base; S.years = base.years;
+  SAVED_KEY = "innosim.saved.v1." + meta.model.name;
   for (const def of meta.levers) S.items[def.id] = { def, section: "levers" };
   for (const def of meta.shocks) S.items[def.id] = { def, section: "shocks" };
   for (const k of meta.kpis) S.kpiDef[k.variable] = k;

@@ -23,7 +23,8 @@ const Charts = (() => {
     const top = 2 * (rowH + G.gap);
     const city = { left: 0, top, width: W, height: G.cityHead + G.city + G.xt + 30,
                    plot: { l: G.left, r: W - G.right, t: top + G.cityHead, b: top + G.cityHead + G.city } };
-    return { W, H: top + city.height, cells, city };
+    // a model without per-region outputs has no region view
+    return { W, H: S.meta.per_city.length ? top + city.height : top - G.gap, cells, city };
   }
 
   function place(node, box) {
@@ -61,6 +62,7 @@ const Charts = (() => {
                  el("span", { class: "legend city-legend" }, el("span", { class: "key bar-base", text: C.t("baseline") }),
                     el("span", { class: "key bar-scen", text: C.t("scenario") }), el("span", { class: "key bar-fund", text: C.t("funded") }))));
     wrap.replaceChildren(...kids, plot);
+    if (!S.meta.per_city.length) { $("cell-city").hidden = true; $("head-city").hidden = true; }
     geo = null;
     layoutHtml();
   }

@@ -5,7 +5,7 @@
 
 const I18N = {
   en: {
-    title: "innosim · Zhejiang innovation & openness",
+    title: "innosim", model: "Model",
     undo: "Undo", reset: "Reset", replay: "Replay last change", share: "Copy link",
     save: "Save scenario", submit: "Submit to facilitator", facilitator: "Facilitator view",
     workshop: "Workshop page",
@@ -22,13 +22,13 @@ const I18N = {
     locked: "fixed by the exercise", locked_broken: "Put these back as the exercise set them:",
     predict_first: "Make your prediction first — the charts are hidden until you reveal.",
     your_prediction: "Your prediction", reveal: "Reveal", model_answer: "Model", close: "close enough!", off: "off by",
-    ranking: "Exports per 亿元 of extra cost, each lever alone", per_yuan: "per 亿元", gain: "gain", cost: "cost",
+    ranking: "{kpi} per 亿元 of extra cost, each lever alone", per_yuan: "per 亿元", gain: "gain", cost: "cost",
     lesson: "What this shows", all_cities: "all", lagging: "lagging regions", cities_hint: "Regions that receive the fund",
     change: "change vs. baseline", pct_change: "% change vs. baseline", value: "",
     team: "Team name", scenario_name: "Scenario name", cancel: "Cancel", ok: "OK",
     submitted: "Submitted to the facilitator as #", saved_ok: "Saved", link_copied: "Link copied",
     copy_this: "Copy this link:", model_mismatch: "This link was made with model version {a}; the server runs {b}. Results may differ.",
-    error: "Error", restore: "back to baseline", description: "", seed: "Source",
+    error: "Error", restore: "back to baseline", description: "", source: "Sources",
     submissions: "Team submissions", refresh: "Refresh", export_csv: "Export CSV", export_png: "Export PNG (charts)",
     created: "submitted", exercise: "exercise", goal_met: "goal", delete_q: "Delete this submission?", none_yet: "No submissions yet.",
     solution: "Example solution", show_solution: "Show example solution", settings: "settings",
@@ -38,7 +38,7 @@ const I18N = {
     login_failed: "That token is not right.", rows_of: "{a}–{b} of {n}", prev: "‹ earlier", next: "later ›",
   },
   zh: {
-    title: "innosim · 浙江创新与开放政策模拟",
+    title: "innosim", model: "模型",
     undo: "撤销", reset: "重置", replay: "重放上一步", share: "复制链接",
     save: "保存情景", submit: "提交给主持人", facilitator: "主持人视图",
     workshop: "研讨页面",
@@ -55,13 +55,13 @@ const I18N = {
     locked: "由练习设定", locked_broken: "请将以下设置恢复为练习给定的值:",
     predict_first: "请先预测 —— 揭晓之前图表被隐藏。",
     your_prediction: "你的预测", reveal: "揭晓", model_answer: "模型结果", close: "预测很接近!", off: "相差",
-    ranking: "各杠杆单独实施时每亿元新增成本带来的出口", per_yuan: "每亿元", gain: "增量", cost: "成本",
+    ranking: "各杠杆单独实施时每亿元新增成本带来的{kpi}", per_yuan: "每亿元", gain: "增量", cost: "成本",
     lesson: "启示", all_cities: "全部", lagging: "相对落后地区", cities_hint: "获得资金的地区",
     change: "相对基准的变化", pct_change: "相对基准的变化 (%)", value: "",
     team: "小组名称", scenario_name: "情景名称", cancel: "取消", ok: "确定",
     submitted: "已提交给主持人, 编号 #", saved_ok: "已保存", link_copied: "链接已复制",
     copy_this: "请复制此链接:", model_mismatch: "此链接基于模型版本 {a}; 服务器运行的是 {b}。结果可能不同。",
-    error: "错误", restore: "恢复基准", description: "", seed: "来源",
+    error: "错误", restore: "恢复基准", description: "", source: "来源",
     submissions: "各组提交", refresh: "刷新", export_csv: "导出 CSV", export_png: "导出 PNG (图表)",
     created: "提交时间", exercise: "练习", goal_met: "目标", delete_q: "删除这条提交?", none_yet: "尚无提交。",
     solution: "参考答案", show_solution: "显示参考答案", settings: "设置",
@@ -70,11 +70,6 @@ const I18N = {
     login_hint: "此视图需要主持人令牌。请打开服务器启动时打印的主持人链接, 或在此粘贴令牌。",
     login_failed: "令牌不正确。", rows_of: "第 {a}–{b} 条, 共 {n} 条", prev: "‹ 较早", next: "较新 ›",
   },
-};
-
-const CITY_NAMES = {
-  Ningbo: "宁波", Hangzhou: "杭州", Jinhua: "金华", Yiwu: "义乌", Jiaxing: "嘉兴", Shaoxing: "绍兴",
-  Zhoushan: "舟山", Wenzhou: "温州", Taizhou: "台州", Huzhou: "湖州", Quzhou: "衢州", Lishui: "丽水",
 };
 
 const UNITS = {
@@ -86,10 +81,28 @@ const UNITS = {
 
 const Common = {
   lang: "en",
+  regions: {},      // region element -> {zh, en}: the model's own names (from /api/meta)
   t(key) { return (I18N[this.lang] && I18N[this.lang][key]) ?? I18N.en[key] ?? key; },
   /** A {zh, en} object (or a string) in the current language. */
   L(obj) { if (obj == null) return ""; if (typeof obj === "string") return obj; return obj[this.lang] || obj.en || ""; },
-  city(name) { return this.lang === "zh" ? (CITY_NAMES[name] || name) : name; },
+  city(name) { const r = this.regions[name]; return r ? (r[this.lang] || name) : name; },
+  /** The model's title and, for an uncalibrated model, its notice in the page's top bar; the
+      model switch when the server serves several models. */
+  modelHeader(meta) {
+    this.regions = meta.model.regions || {};
+    const title = document.getElementById("model-title");
+    if (title) title.textContent = this.L(meta.model.title);
+    document.title = this.t("title") + " · " + this.L(meta.model.title);
+    const notice = document.getElementById("model-notice");
+    if (notice) { notice.hidden = !meta.model.notice; notice.textContent = meta.model.notice ? this.L(meta.model.notice) : ""; }
+    const sel = document.getElementById("model-switch");
+    if (sel) {
+      sel.replaceChildren(...(meta.models || []).map(m => this.el("option", { value: m.url, selected: m.current, text: this.L(m.title) })));
+      sel.hidden = (meta.models || []).length < 2;
+      if (title) title.hidden = !sel.hidden;   // the switch shows the model's title itself
+      sel.onchange = () => { location.href = new URL(sel.value, location.href).href; };
+    }
+  },
   unit(u) { const m = UNITS[u]; return m ? m[this.lang] : (u || ""); },
   /** Numbers for people: thousands separators, about three significant digits. */
   fmt(v, digits) {

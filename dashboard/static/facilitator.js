@@ -110,7 +110,7 @@ function renderPager() {
 function render() { renderTable(); renderCharts(); renderPager(); }
 
 function listUrl(extra) {
-  return `/api/submissions?year=${F.year}&limit=${FETCH}&series=${encodeURIComponent(F.charts.join("|"))}&${extra}`;
+  return `api/submissions?year=${F.year}&limit=${FETCH}&series=${encodeURIComponent(F.charts.join("|"))}&${extra}`;
 }
 
 function showLogin(failed) {
@@ -165,7 +165,7 @@ async function poll() {
 async function login(ev) {
   ev.preventDefault();
   try {
-    await C.post("/api/facilitator/login", { token: $("token-input").value.trim() });
+    await C.post("api/facilitator/login", { token: $("token-input").value.trim() });
     $("token-input").value = "";
     $("login").hidden = true; $("fac-main").hidden = false;
     await load();
@@ -174,7 +174,7 @@ async function login(ev) {
 
 async function remove(id) {
   if (!confirm(C.t("delete_q"))) return;
-  try { await C.json(`/api/submissions/${id}`, { method: "DELETE" }); } catch (err) { failed(err); }
+  try { await C.json(`api/submissions/${id}`, { method: "DELETE" }); } catch (err) { failed(err); }
   poll();
 }
 
@@ -183,7 +183,7 @@ async function showSolution() {
   const id = F.filter || (F.meta.exercises[0] && F.meta.exercises[0].id);
   if (!id) return;
   let sol;
-  try { sol = await C.json(`/api/exercises/${encodeURIComponent(id)}/solution`); } catch (err) { failed(err); return; }
+  try { sol = await C.json(`api/exercises/${encodeURIComponent(id)}/solution`); } catch (err) { failed(err); return; }
   const ex = F.meta.exercises.find(e => e.id === id);
   box.replaceChildren(el("strong", { text: `${C.t("solution")} · ${C.L(ex.title)}: ` }), settingsText(sol.state),
     el("span", { text: `  (${sol.goal.met ? "✓" : "✗"} ${C.fmt(sol.goal.result)}, ${C.t("extra_cost")} ${C.fmt(sol.goal.cost)} 亿元)` }));
@@ -198,6 +198,7 @@ async function exportPng() {
 
 function applyLang() {
   C.applyStatic();
+  C.modelHeader(F.meta);
   $("btn-lang").textContent = C.lang === "zh" ? "English" : "中文";
   const exSel = $("fac-exercise");
   exSel.replaceChildren(el("option", { value: "", text: "—" }), ...F.meta.exercises.map(e => el("option", { value: e.id, text: C.L(e.title) })));
@@ -210,14 +211,14 @@ function applyLang() {
 async function init() {
   const p = new URLSearchParams(location.search);
   if (p.get("lang") === "zh") C.lang = "zh";
-  [F.meta, F.base] = await Promise.all([C.json("/api/meta"), C.json("/api/baseline")]);
+  [F.meta, F.base] = await Promise.all([C.json("api/meta"), C.json("api/baseline")]);
   F.year = F.meta.defaults.year;
   F.charts = F.meta.defaults.charts.slice(0, 4);
   $("model-version").textContent = `${F.meta.model.file} · ${F.meta.model.version.slice(0, 8)}`;
   const ysel = $("fac-year");
   ysel.replaceChildren(...F.base.years.filter(y => y >= F.meta.defaults.start).map(y => el("option", { value: y, text: y })));
   ysel.value = F.year;
-  ysel.onchange = () => { F.year = +ysel.value; $("btn-csv").href = `/api/submissions.csv?year=${F.year}`; load(); };
+  ysel.onchange = () => { F.year = +ysel.value; $("btn-csv").href = `api/submissions.csv?year=${F.year}`; load(); };
   $("fac-exercise").onchange = ev => { F.filter = ev.target.value; F.page = 0; render(); };
   $("btn-prev").onclick = () => { F.page--; render(); };
   $("btn-next").onclick = () => { F.page++; render(); };

@@ -40,7 +40,7 @@ const View = (() => {
     const tk = ticks(def.low, def.high, def.step, def.baseline);
     const row = el("div", { class: "item", id: "item-" + def.id, dataset: { id: def.id, section } });
     const name = el("span", { class: "name", text: C.L(def.name) });
-    const info = [C.L(def.description), def.cost_rule ? "💰 " + C.L(def.cost_rule) : null, C.t("seed") + ": " + def.seed]
+    const info = [C.L(def.description), def.cost_rule ? "💰 " + C.L(def.cost_rule) : null, C.t("source") + ": " + def.source]
       .filter(Boolean).join("\n\n");
     name.title = info;
     const out = el("output", { class: "value" });
@@ -100,7 +100,7 @@ const View = (() => {
     const tk = ticks(a.low, a.high, a.step, a.baseline);
     const row = el("div", { class: "item", id: "assumption-" + a.id, dataset: { id: a.id, section: "assumptions" } });
     const name = el("span", { class: "name", text: C.L(a.name) });
-    name.title = `${C.L(a.doc)}\n\n${a.constant}: ${C.fmt(a.low, 4)} … ${C.fmt(a.high, 4)}\n${C.t("seed")}: ${a.doc.source}`;
+    name.title = `${C.L(a.doc)}\n\n${a.constant}: ${C.fmt(a.low, 4)} … ${C.fmt(a.high, 4)}\n${C.t("source")}: ${a.doc.source}`;
     const out = el("output", { class: "value" });
     const back = el("button", { type: "button", class: "back", title: C.t("restore"), text: "↺" });
     const slider = el("input", { type: "range", min: 0, max: tk.length - 1, step: 1, "aria-label": C.L(a.name), dataset: { id: a.id } });
@@ -193,7 +193,8 @@ const View = (() => {
       box.append(el("div", { class: "card " + (i === 0 ? "headline " : "") + good, dataset: { kpi: v } },
         el("div", { class: "card-name", text: C.L(def.name) }),
         el("div", { class: "card-value", text: C.fmt(val) + " " + C.unit(def.unit) }),
-        el("div", { class: "card-delta", text: `${C.signed(diff)} (${C.signed(pct, Math.abs(pct) < 1 ? 2 : 1)} %) ${C.t("vs_baseline")}` })));
+        el("div", { class: "card-delta", text: (def.change === "difference" ? C.signed(diff)   // codes, counts of years
+          : `${C.signed(diff)} (${C.signed(pct, Math.abs(pct) < 1 ? 2 : 1)} %)`) + " " + C.t("vs_baseline") })));
     });
     const cost = res.extra_cost ? res.extra_cost[k] : 0;
     box.append(el("div", { class: "card cost " + (cost > 0.5 ? "spend" : "flat"), id: "card-cost" },
@@ -302,8 +303,9 @@ const View = (() => {
       } else {
         const name = id => C.L(S.items[id].def.name);
         box.append(el("p", { class: "answer" }, `${C.t("your_prediction")}: ${name(r.prediction)} · ${C.t("model_answer")}: `, el("strong", { text: name(r.answer) })));
-        const table = el("table", { class: "ranking" }, el("caption", { text: C.t("ranking") }),
-          el("tr", {}, el("th", { text: "" }), el("th", { text: C.t("gain") + " (亿元/yr)" }), el("th", { text: C.t("cost") + " (亿元)" }), el("th", { text: C.t("per_yuan") })),
+        const kpi = S.kpiDef[ex.predict.kpi];
+        const table = el("table", { class: "ranking" }, el("caption", { text: C.t("ranking").replace("{kpi}", C.L(kpi.name)) }),
+          el("tr", {}, el("th", { text: "" }), el("th", { text: C.t("gain") + (C.unit(kpi.unit) ? ` (${C.unit(kpi.unit)})` : "") }), el("th", { text: C.t("cost") + " (亿元)" }), el("th", { text: C.t("per_yuan") })),
           ...r.ranking.map(row => el("tr", { class: row.lever === r.answer ? "top" : "" },
             el("td", { text: name(row.lever) }), el("td", { text: C.signed(row.gain) }), el("td", { text: C.fmt(row.cost) }), el("td", { text: C.fmt(row.per_yuan, 3) }))));
         box.append(table);
@@ -360,7 +362,7 @@ const View = (() => {
     $("btn-lang").textContent = C.lang === "zh" ? "English" : "中文";
     $("model-version").textContent = "model " + S.meta.model.version.slice(0, 8);
     $("model-version").title = `${S.meta.model.file}\nsha256 ${S.meta.model.sha256}`;
-    document.title = C.t("title");
+    C.modelHeader(S.meta);
     buildControls();
     Charts.build();
     renderExercises();

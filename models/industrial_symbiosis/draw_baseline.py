@@ -5,7 +5,7 @@
 
 1. The baseline: the two symbiosis coefficients with the mode read from them (one-sided,
    commensal, mutualistic), the innovation stage, and the host network's dip and recovery.
-2. What two levers of seed 004 §4 change: the chain chief system and innovation alliances, each
+2. What two levers of [ref:transfer_ecology, §4] change: the chain chief system and innovation alliances, each
    alone from 2026, against the baseline.
 """
 from __future__ import annotations
@@ -117,7 +117,7 @@ def draw_baseline(f, path: Path) -> Path:
     ax.set_ylabel("承接地网络 (初始 = 1)\nhost network (start = 1)")
     ax.set_xlabel("年份 year")
     ax.legend(loc="upper left", fontsize=8)
-    fig.text(0.01, 0.005, "未经校准的理论模型 (种子文献 004 §2-§3) / uncalibrated theory model (seed 004 §2-§3)",
+    fig.text(0.01, 0.005, "未经校准的理论模型 ([ref:transfer_ecology, §2-§3]) / uncalibrated theory model ([ref:transfer_ecology, §2-§3])",
              fontsize=8, color="grey")
     fig.tight_layout(rect=(0, 0.015, 1, 1))
     fig.savefig(path, dpi=130)

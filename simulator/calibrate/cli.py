@@ -1,10 +1,11 @@
-"""``innosim calibrate``: fit the free parameters named in the set-up file beside the model.
+"""``innosim calibrate``: fit the free parameters named in the model's calibration set-up file.
 
 By default the results go to an output folder (``out/calibrate``): the calibration TOML and a
 chart. ``--in-place`` instead updates the model's own calibration file and writes the fitted
 constants into the ``.mdl`` (so that Vensim, pysd and this engine all open the calibrated model);
 with ``--until YEAR`` it updates the hold-out calibration file used by ``innosim validate`` and
-leaves the ``.mdl`` alone.
+leaves the ``.mdl`` alone. The files default to the model's data folder (``<name>/`` beside
+``<name>.mdl``): ``calibration_setup.toml``, ``calibration.toml``, ``calibration_holdout.toml``.
 """
 from __future__ import annotations
 
@@ -15,17 +16,13 @@ from pathlib import Path
 from .fit import FitOptions, calibrate
 from .mdlfile import constant_value, read_elements, write_params_to_mdl
 from .records import load_calibrated_params, write_calibration
-from .setup import default_setup_path, load_setup, read_targets
-
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_MODEL = REPO / "models" / "zhejiang_innovation_openness.mdl"
+from .setup import data_folder, default_setup_path, load_setup, read_targets
 
 
 def calibration_paths(model: Path) -> tuple[Path, Path]:
-    """(full-sample calibration file, hold-out calibration file) beside ``model``."""
-    prefix = model.stem.split("_")[0]
-    return (model.with_name(f"{prefix}_calibration.toml"),
-            model.with_name(f"{prefix}_calibration_holdout.toml"))
+    """(full-sample calibration file, hold-out calibration file) in the model's data folder."""
+    folder = data_folder(model)
+    return folder / "calibration.toml", folder / "calibration_holdout.toml"
 
 
 def model_constants(model: Path) -> dict[str, float]:
@@ -39,9 +36,14 @@ def model_constants(model: Path) -> dict[str, float]:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="innosim calibrate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="Vensim model (.mdl)")
+    p.add_argument("--model", type=Path, required=True, help="the model (a .mdl file, or for innosim a registered name)")
     p.add_argument("--setup", type=Path, default=None,
-                   help="calibration set-up TOML (default: <prefix>_calibration_setup.toml beside the model)")
+                   help="calibration set-up TOML (default: the model's data folder's calibration_setup.toml)")
+    p.add_argument("--calibration", type=Path, default=None,
+                   help="the model's full-sample calibration file that --in-place updates "
+                        "(default: calibration.toml in its data folder)")
+    p.add_argument("--holdout-calibration", type=Path, default=None,
+                   help="the model's hold-out calibration file (default: calibration_holdout.toml in its data folder)")
     p.add_argument("--targets", type=Path, default=None, help="override the set-up's targets CSV")
     p.add_argument("--out", type=Path, default=Path("out/calibrate"), help="output folder (default out/calibrate)")
     p.add_argument("--in-place", action="store_true",
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"innosim calibrate: {exc}", file=sys.stderr)
         return 2
     full, holdout = calibration_paths(a.model)
+    full, holdout = a.calibration or full, a.holdout_calibration or holdout
     if a.in_place:
         dest = full if until is None else holdout
     else:

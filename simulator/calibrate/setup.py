@@ -1,14 +1,15 @@
-"""The calibration set-up file beside a model: free parameters, bounds, priors, hold-out year.
+"""The calibration set-up file of a model: free parameters, bounds, priors, hold-out year.
 
-``models/<prefix>_calibration_setup.toml``::
+It lives in the model's data folder (``models/<name>/calibration_setup.toml`` beside
+``models/<name>.mdl``; the model's ``model.toml`` names it)::
 
     [fit]
-    targets = "zhejiang_targets.csv"   # year, series, value, source, weight
+    targets = "targets.csv"            # year, series, value, source, weight
     holdout_until = 2018               # the out-of-sample fit uses targets up to this year
     prior_weight = 0.02                # weight of the pull towards each parameter's prior
-    headline = ["High Tech Exports", "RD Expenditure"]
+    headline = ["Output A", "Output B"]
 
-    [parameters."Base Birth Rate"]
+    [parameters."Adoption Rate"]
     lower = 0.15
     upper = 0.8
     prior = 0.3                        # optional: default = the model file's value
@@ -69,11 +70,15 @@ class CalibrationSetup:
                                 self.prior_weight, self.headline)
 
 
-def default_setup_path(model: str | Path) -> Path:
-    """``models/x_innovation.mdl`` -> ``models/x_calibration_setup.toml`` (prefix up to the first _)."""
+def data_folder(model: str | Path) -> Path:
+    """The data folder of a model file: ``models/<name>.mdl`` -> ``models/<name>/``."""
     model = Path(model)
-    prefix = model.stem.split("_")[0]
-    return model.with_name(f"{prefix}_calibration_setup.toml")
+    return model.parent / model.stem
+
+
+def default_setup_path(model: str | Path) -> Path:
+    """``models/<name>.mdl`` -> ``models/<name>/calibration_setup.toml``."""
+    return data_folder(model) / "calibration_setup.toml"
 
 
 def _num(value, where: str) -> float:

@@ -1,6 +1,6 @@
 """``innosim validate``: behaviour reproduction in and out of sample (Sterman 2000, ch. 21).
 
-The hold-out fit (targets up to ``holdout_until`` only, from ``<prefix>_calibration_holdout.toml``)
+The hold-out fit (targets up to ``holdout_until`` only, from the model's ``calibration_holdout.toml``)
 is compared on the later years with a naive trend forecast made from the same early data; the
 full fit (the constants in the ``.mdl``) gives the in-sample errors over all years. For every
 series: in-sample and out-of-sample MAPE, Theil's U against the naive forecast, and Theil's
@@ -87,7 +87,8 @@ def plot_fit(path: str | Path, model, params: dict, targets: pd.DataFrame, until
         plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
     zh = _zh_names(Path(model.path))
     series = series or list(dict.fromkeys(targets["series"]))
-    years = np.arange(2008.0, float(targets["year"].max()) + 7)
+    start = min(float(model.control["initial_time"]), float(targets["year"].min()))
+    years = np.arange(np.ceil(start), float(targets["year"].max()) + 7)
     sim = simulate(model, params, series, years)
     sim_h = simulate(model, holdout, series, years) if holdout is not None else None
     ncol = 2 if len(series) <= 4 else 3
@@ -119,11 +120,12 @@ def plot_fit(path: str | Path, model, params: dict, targets: pd.DataFrame, until
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="innosim validate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[2] / "models" /
-                   "zhejiang_innovation_openness.mdl")
-    p.add_argument("--setup", type=Path, default=None)
+    p.add_argument("--model", type=Path, required=True, help="the model (a .mdl file, or for innosim a registered name)")
+    p.add_argument("--setup", type=Path, default=None,
+                   help="calibration set-up TOML (default: the model's data folder's calibration_setup.toml)")
     p.add_argument("--holdout-params", type=Path, default=None,
-                   help="calibration file of the hold-out fit (default <prefix>_calibration_holdout.toml)")
+                   help="calibration file of the hold-out fit (default: calibration_holdout.toml in the "
+                        "model's data folder)")
     p.add_argument("--out", type=Path, default=Path("out/validate"))
     return p
 

@@ -1,8 +1,10 @@
-"""``innosim sensitivity`` and ``innosim robustness``: thin layers over the library.
+"""``innosim sensitivity`` and ``innosim robustness``: thin layers over :mod:`sensitivity`.
 
 ``main_sensitivity(argv)`` and ``main_robustness(argv)`` take argument lists and return an exit
-code (0 ok, 2 bad input: the message names the file and key, no traceback); ``add_commands``
-registers both on an existing argparse sub-parser set.
+code (0 ok, 2 bad input: the message names the file and key, no traceback); ``run_sensitivity`` and
+``run_robustness`` let errors propagate to ``innosim``'s handler. The model comes from
+``--model`` (registry name or file); its uncertainty file, default KPIs, report year and
+catalogue (for ``--scenario`` and the scenarios of ``robustness``) come from its ``model.toml``.
 """
 from __future__ import annotations
 
@@ -10,15 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from simulator import RunOptions
-from simulator.clitools import MAX_SAMPLES, MAX_SEED, Parser, guarded, int_between, year
-from simulator.errors import SimulatorError
-from simulator.outputs import safe_stem
-
-from .distributed import Compute, executor
-from .ensemble import DEFAULT_KPIS, DEFAULT_YEAR, EnsembleOptions
-from .methods.sobol import runs as sobol_runs
-from .report import (
+from sensitivity.distributed import Compute, executor
+from sensitivity.ensemble import DEFAULT_YEAR, EnsembleOptions
+from sensitivity.methods.sobol import runs as sobol_runs
+from sensitivity.report import (
     Section,
     plot_bands,
     plot_distributions,
@@ -28,24 +25,29 @@ from .report import (
     plot_tornado,
     write_report,
 )
-from .robustness import DIRECTIONS, robustness
-from .study import Study
-from .uncertainty import from_model, load_uncertainties
+from sensitivity.robustness import DIRECTIONS, robustness
+from sensitivity.study import Study
+from sensitivity.uncertainty import from_model, load_uncertainties
+from simulator import RunOptions
+from simulator.clitools import MAX_SAMPLES, MAX_SEED, Parser, guarded, int_between, year
+from simulator.errors import SimulatorError
+from simulator.outputs import safe_stem
 
-ROOT = Path(__file__).resolve().parent.parent
-FLAGSHIP = ROOT / "models" / "zhejiang_innovation_openness.mdl"
-FLAGSHIP_UNCERTAINTIES = ROOT / "models" / "zhejiang_uncertainties.toml"
+from ..registry import ModelInfo
+from .common import add_model_option, chosen_model
+
 DEFAULT_SAMPLES = {"oat": 0, "mc": 1000, "morris": 20, "sobol": 512}
 MAX_RUNS = 10_000_000      # model runs of one command: the sample matrix alone is runs x parameters
 
 
 # ------------------------------------------------------------------------------ arguments
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=str(FLAGSHIP), help="model file (default: the flagship model)")
+    add_model_option(p)
     p.add_argument("--uncertainties", metavar="TOML",
-                   help="uncertainty file (default: models/zhejiang_uncertainties.toml for the flagship, "
-                        "else uniform over every documented range)")
-    p.add_argument("--year", type=year, action="append", help=f"year the KPIs are read at (default {DEFAULT_YEAR:g})")
+                   help="uncertainty file (default: the model's own, named in its model.toml; else uniform "
+                        "over every documented range)")
+    p.add_argument("--year", type=year, action="append",
+                   help=f"year the KPIs are read at (default: the model's last report year, else {DEFAULT_YEAR:g})")
     p.add_argument("--seed", type=int_between(0, MAX_SEED), default=0, help="seed of the samples (default 0)")
     p.add_argument("--out", help="output folder for CSV, PNG and index.html; its previous results are "
                    "replaced, and _COMPLETE.json is written last")
@@ -65,16 +67,20 @@ def sensitivity_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser
     p.add_argument("--samples", type=int_between(1, MAX_SAMPLES), metavar="N",
                    help="mc: members (1000); morris: trajectories (20); sobol: base sample, runs = N(D+2), "
                         "a power of two (512); oat: not used")
-    p.add_argument("--kpi", action="append", help=f"output to analyse (repeatable; default {', '.join(DEFAULT_KPIS)})")
-    p.add_argument("--scenario", help="run the analysis under this scenario (name or .toml; default: the model as is)")
+    p.add_argument("--kpi", action="append", help="output to analyse (repeatable; default: the model's default "
+                   "KPIs from its model.toml)")
+    p.add_argument("--scenario", help="run the analysis under this scenario of the model (built-in id or .toml; "
+                   "default: the model as is)")
     _common(p)
     return p
 
 
 def robustness_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario names or .toml files (two or more)")
-    p.add_argument("--kpi", default=DEFAULT_KPIS[0], help=f"KPI compared (default {DEFAULT_KPIS[0]!r})")
-    p.add_argument("--direction", choices=DIRECTIONS, default="maximise", help="is more of the KPI better?")
+    p.add_argument("--kpi", default=None, help="KPI compared (default: the model's first default KPI)")
+    p.add_argument("--direction", choices=DIRECTIONS, default=None,
+                   help="is more of the KPI better? (default: the KPI's direction in the model's catalogue, "
+                        "else maximise)")
     p.add_argument("--samples", type=int_between(1, MAX_SAMPLES), default=1000, metavar="N",
                    help="uncertainty members (default 1000)")
     _common(p)
@@ -115,28 +121,41 @@ def main_robustness(argv: list[str] | None = None) -> int:
 def _setup(args):
     import simulator
 
-    model = simulator.load(args.model)
+    info = chosen_model(args.model)
+    model = simulator.load(info.path)
     if args.uncertainties:
         spec = load_uncertainties(args.uncertainties, model=model)
-    elif Path(args.model).resolve() == FLAGSHIP.resolve() and FLAGSHIP_UNCERTAINTIES.is_file():
-        spec = load_uncertainties(FLAGSHIP_UNCERTAINTIES, model=model)
+    elif "uncertainties" in info.files:
+        spec = load_uncertainties(info.files["uncertainties"], model=model)
     else:
         spec = from_model(model)
         print(f"no --uncertainties: uniform over the documented ranges of {len(spec)} constants")
     opts = EnsembleOptions(method=args.solver, chunk_size=args.chunk_size,
                            progress=False if args.no_progress else None, run_options=RunOptions())
     compute = Compute(workers=args.workers, scheduler=args.scheduler)
-    return model, spec, opts, compute
+    return info, model, spec, opts, compute
 
 
-def _scenario_params(name: str, model) -> tuple[str, dict]:
-    try:
-        from policies import load_scenario, scenario_params
-    except ImportError as exc:
-        raise SimulatorError(f"scenarios need the policies package ({exc})") from None
-    scenario = load_scenario(name)
+def default_kpis(info: ModelInfo) -> tuple:
+    """The model's default KPIs: its model.toml's chart KPIs, else its catalogue's headline KPIs."""
+    if info.default_kpis:
+        return info.default_kpis
+    if "levers" in info.files:
+        return tuple(info.catalogue().headline_kpis)
+    raise SimulatorError(f"model {info.name!r} names no default KPIs (no model.toml beside it); give --kpi")
+
+
+def default_year(info: ModelInfo) -> float:
+    return info.report_years[-1] if info.report_years else DEFAULT_YEAR
+
+
+def _scenario_params(name: str, model, info: ModelInfo) -> tuple[str, dict]:
+    from policies import load_scenario, regions, scenario_params
+
+    catalogue = info.catalogue()
+    scenario = load_scenario(name, catalogue=catalogue, cities=regions(model, catalogue))
     label = Path(name).stem if name.endswith(".toml") else name
-    return label, scenario_params(scenario, model)
+    return label, scenario_params(scenario, model, catalogue=catalogue)
 
 
 def _print(df, cols, n=12):
@@ -150,27 +169,28 @@ def _print(df, cols, n=12):
 
 # ------------------------------------------------------------------------------ commands
 def _sensitivity(args) -> int:
-    model, spec, opts, compute = _setup(args)
+    info, model, spec, opts, compute = _setup(args)
     n = args.samples if args.samples is not None else DEFAULT_SAMPLES[args.method]
     if args.method != "oat" and n < 2:
         raise SimulatorError(f"--samples must be at least 2 for {args.method}, got {n}")
     params = {}
     scen = "model as is"
     if args.scenario:
-        scen, params = _scenario_params(args.scenario, model)
-    years = tuple(args.year or (DEFAULT_YEAR,))
-    kpis = tuple(args.kpi or DEFAULT_KPIS)
+        scen, params = _scenario_params(args.scenario, model, info)
+    years = tuple(args.year or (default_year(info),))
+    kpis = tuple(args.kpi or default_kpis(info))
     out = Path(args.out or f"out/sensitivity-{args.method}")
     runs = {"oat": 1 + 2 * len(spec), "mc": n, "morris": n * (len(spec) + 1),
             "sobol": sobol_runs(n, len(spec))}[args.method]
     if runs > MAX_RUNS:
         raise SimulatorError(f"--samples {n} means {runs:,} runs of {len(spec)} parameters, more than the "
                              f"limit of {MAX_RUNS:,}; use fewer samples")
-    print(f"{args.method}: {len(spec)} uncertain parameters, {runs:,} runs of {Path(args.model).name} "
+    print(f"{args.method}: {len(spec)} uncertain parameters, {runs:,} runs of {info.path.name} "
           f"({args.solver}), KPIs {', '.join(kpis)} in {', '.join(f'{y:g}' for y in years)}; {compute.description}")
     if args.method == "sobol" and n & (n - 1):
         print(f"note: --samples {n} is not a power of two; Sobol sequences converge best at 2^k")
-    sections = [Section("Uncertainties", f"{spec.path or 'model ranges'}; scenario: {scen}",
+    sections = [*_model_section(info),
+                Section("Uncertainties", f"{spec.path or 'model ranges'}; scenario: {scen}",
                         tables={"uncertainties": spec.to_frame()})]
     with executor(compute) as ex:
         study = Study(model, spec, kpis=kpis, years=years, params=params, options=opts, compute=ex)
@@ -202,7 +222,7 @@ def _sensitivity(args) -> int:
                                     "95 % bootstrap confidence intervals", figs, {"sobol": table}))
             _print(table, ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
     page = write_report(out, f"innosim sensitivity: {args.method}", sections,
-                        meta={"model": args.model, "sha256": model.sha256[:12], "method": args.method,
+                        meta={"model": info.name, "sha256": model.sha256[:12], "method": args.method,
                               "samples": n, "runs": runs, "seed": args.seed, "solver": args.solver,
                               "compute": compute.description})
     print(f"wrote {page} and CSV/PNG files in {out}")
@@ -215,9 +235,13 @@ def _robustness(args) -> int:
     if args.samples * len(args.scenarios) > MAX_RUNS:
         raise SimulatorError(f"{args.samples:,} members x {len(args.scenarios)} scenarios exceed the limit of "
                              f"{MAX_RUNS:,} runs; use fewer samples")
-    model, spec, opts, compute = _setup(args)
-    scenarios = dict(_scenario_params(s, model) for s in args.scenarios)
-    year = (args.year or [DEFAULT_YEAR])[0]
+    info, model, spec, opts, compute = _setup(args)
+    scenarios = dict(_scenario_params(s, model, info) for s in args.scenarios)
+    year = (args.year or [default_year(info)])[0]
+    args.kpi = args.kpi or default_kpis(info)[0]
+    if args.direction is None:
+        kpi = info.catalogue().kpis.get(args.kpi) if "levers" in info.files else None
+        args.direction = kpi.direction if kpi is not None else "maximise"
     print(f"robustness: {len(scenarios)} scenarios × {args.samples:,} members of {len(spec)} uncertainties; "
           f"{args.kpi} in {year:g}, {args.direction}; {compute.description}")
     res = robustness(model, scenarios, spec, args.kpi, year, args.samples, args.seed, direction=args.direction,
@@ -232,8 +256,8 @@ def _robustness(args) -> int:
                    "distribution": plot_distributions(res.values, title=title)},
                   {"regret": res.regret, "shares": shares, "pairs": res.pairs(),
                    "members": res.samples.join(res.values).reset_index()})
-    page = write_report(out, f"innosim robustness: {title}", [sec],
-                        meta={"model": args.model, "scenarios": ", ".join(scenarios), "kpi": args.kpi,
+    page = write_report(out, f"innosim robustness: {title}", [*_model_section(info), sec],
+                        meta={"model": info.name, "scenarios": ", ".join(scenarios), "kpi": args.kpi,
                               "year": year, "direction": args.direction, "members": args.samples,
                               "seed": args.seed, "compute": compute.description})
     _print(res.pairs(), ["a", "b", "share_a_beats_b", "mean_difference"], n=30)
@@ -241,6 +265,14 @@ def _robustness(args) -> int:
     _print(res.regret, ["scenario", "p50", "share_best", "mean_regret", "max_regret"])
     print(f"wrote {page} and CSV/PNG files in {out}")
     return 0
+
+
+def _model_section(info: ModelInfo) -> list:
+    """A first report section naming the model, with its notice (an uncalibrated model says so)."""
+    text = f"{info.label('en')} ({info.name}, {info.path.name})"
+    if info.notice:
+        text += f". {info.notice['en']} {info.notice['zh']}"
+    return [Section("Model", text)]
 
 
 def _slug(text: str) -> str:

@@ -1,8 +1,11 @@
 """``innosim serve``: run the workshop dashboard with uvicorn.
 
-    innosim serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR] [--no-browser]
-                  [--token TOKEN] [--allow-host NAME ...]
+    innosim serve [--model NAME] [--only] [--host 127.0.0.1] [--port 8000] [--data-dir DIR]
+                  [--no-browser] [--token TOKEN] [--allow-host NAME ...]
 
+The page of ``--model`` (default: the registry's default model) is at ``/``; every other
+registered model is behind the page's model switch at ``/m/<name>/`` (``--only`` serves just the
+one model). Each model keeps its submissions in ``<data folder>/<model name>/``.
 The server binds to 127.0.0.1 unless told otherwise; ``--host 0.0.0.0`` opens it to a workshop
 LAN (participants then browse to http://<this machine's address>:<port>/). The facilitator view
 needs the facilitator token: the start-up message prints a link that carries it.
@@ -18,8 +21,11 @@ import threading
 import webbrowser
 from pathlib import Path
 
-from .security import TOKEN_ENV, check_token, new_token
-from .store import default_data_dir
+from dashboard.security import TOKEN_ENV, check_token, new_token
+from dashboard.store import default_data_dir
+
+from ..registry import ModelInfo, load_registry, resolve
+from .common import show_notice
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None,
                    help="folder of the submissions database (default: $INNOSIM_DATA_DIR, else "
                         f"{default_data_dir()})")
-    p.add_argument("--model", default=None, help="model file (default: the catalogue's flagship model)")
+    p.add_argument("--model", default=None, metavar="NAME|PATH",
+                   help="model of the page at / (a registered name or a model file with a model.toml; default: "
+                        "the registry's default model); the other registered models are behind the model switch")
+    p.add_argument("--only", action="store_true", help="serve only --model (no model switch)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     p.add_argument("--token", default=None,
                    help=f"facilitator token (default: ${TOKEN_ENV}, else a new random one; it is printed "
@@ -53,6 +62,31 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def model_setup(info: ModelInfo):
+    """The dashboard's view of a registered model (:class:`dashboard.ModelSetup`)."""
+    from dashboard.simulation import ModelSetup
+
+    return ModelSetup(name=info.name, title=info.title, catalogue=info.file("levers", "the dashboard"),
+                      model=info.path, assumptions=info.files.get("assumptions"),
+                      exercises=info.files.get("exercises"), notice=info.notice, charts=info.default_kpis)
+
+
+def site_setups(model, only: bool = False) -> list:
+    """Set-ups of the served models: ``model`` (a name, path or None) first, then the others."""
+    first = resolve(model)
+    setups = [model_setup(first)]
+    if not only:
+        registry = load_registry()
+        others = [registry.get(n) for n in registry.names if n != first.name]
+        setups += [model_setup(i) for i in others if "levers" in i.files]
+    return setups
+
+
+def run_serve(argv: list[str] | None = None) -> int:
+    """``innosim serve`` (errors reach ``innosim``'s handler only through the exit code)."""
+    return main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``innosim serve``; returns the process exit code."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
@@ -62,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvicorn
 
-        from .app import create_app
-        from .simulation import Simulation
+        from dashboard.site import create_site
     except ImportError as exc:
         print(f"innosim serve: error: the dashboard needs the 'dashboard' extra "
               f"(pip install 'innosim[dashboard]'): {exc}", file=sys.stderr)
@@ -72,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"innosim serve: error: {args.host}:{args.port} is already in use; choose another --port",
               file=sys.stderr)
         return 2
-    from .security import Access
+    from dashboard.security import Access
 
     try:
         if args.token is not None:
@@ -86,16 +119,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"innosim serve: error: {exc}", file=sys.stderr)
         return 2
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
+    from simulator.errors import SimulatorError
+
     try:
-        app = create_app(data_dir, simulation=Simulation(args.model), access=access)
-    except (ValueError, OSError) as exc:   # bad model, catalogue, exercises or data folder
+        setups = site_setups(args.model, args.only)
+        show_notice(resolve(args.model))
+        app = create_site(setups, data_dir, access=access)
+    except (ValueError, OSError, SimulatorError) as exc:   # bad model, catalogue, exercises or data folder
         print(f"innosim serve: error: {exc}", file=sys.stderr)
         return 2
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     if ":" in shown:
         shown = f"[{shown}]"
     url = f"http://{shown}:{args.port}/"
-    print(f"innosim dashboard on {url}\n"
+    others = "".join(f"\n    {url.rstrip('/')}/m/{s.name}/  {s.title['en']}" for s in setups[1:])
+    print(f"innosim dashboard on {url}  ({setups[0].title['en']}){others}\n"
           f"facilitator view (keep this link to yourself: it holds the facilitator token):\n"
           f"    {url}facilitator?token={token}\n"
           f"submissions are stored in {data_dir}; press Ctrl+C to stop", flush=True)

@@ -1,0 +1,27 @@
+"""What the command modules share: the ``--model`` option and the model's notice."""
+from __future__ import annotations
+
+import sys
+
+from ..registry import ModelInfo, resolve
+
+MODEL_HELP = ("model: a registered name (innosim models lists them) or a model file "
+              "(default: the registry's default model)")
+
+
+def add_model_option(parser, help_text: str = MODEL_HELP) -> None:
+    parser.add_argument("--model", default=None, metavar="NAME|PATH", help=help_text)
+
+
+def chosen_model(name, *, quiet: bool = False) -> ModelInfo:
+    """Resolve ``--model`` and print the model's notice (an uncalibrated model says so) on stderr."""
+    info = resolve(name)
+    if not quiet:
+        show_notice(info)
+    return info
+
+
+def show_notice(info: ModelInfo) -> None:
+    line = info.notice_line("en")
+    if line:
+        print(f"note: {line}", file=sys.stderr)
