@@ -332,17 +332,11 @@ def fuzz(cls: str, strategy, suffix: str = ".mdl") -> None:
         "\n".join(report)
 
 
-_NO_CONTROL = ("engine bug: a file whose equations parse but that lacks INITIAL TIME or FINAL TIME "
-               "(e.g. '{UTF-8}\\nx = 1 ~~|') crashes with KeyError: 'initial_time' / 'final_time' "
-               "instead of a ModelLoadError naming the missing control value")
-
-
 def test_fuzz_random_bytes_and_text():
     fuzz("random bytes", st.binary(max_size=3000) | st.text(max_size=2000)
          | st.text(max_size=500).map(lambda t: "{UTF-8}\n" + t))
 
 
-@known_bugs(_NO_CONTROL)
 def test_fuzz_edited_valid_models():
     fuzz("edited models", edited(stock_flow_models()))
 
@@ -357,35 +351,18 @@ def test_fuzz_valid_models_pass_the_invariants():
     fuzz("valid models", stock_flow_models())
 
 
-@known_bugs("engine bugs: more values than a range has elements ('c[A] = 1, 2, 3' over A: a1, a2) "
-            "crash the load with ValueError: operands could not be broadcast together (a traceback, "
-            "not a ModelLoadError naming the variable); duplicate elements ('A: a1, a1') are accepted "
-            "silently; some definitions end in KeyError")
 def test_fuzz_bad_subscripts():
     fuzz("bad subscripts", bad_subscripts())
 
 
-@known_bugs("engine bugs (issue 11): SAVEPER -1 (or 1e-320) returns a result without a single row "
-            "instead of an error; SAVEPER 0.3 with TIME STEP 1 labels rows with times between steps "
-            "(the row 't=0.6' holds the state of t=1); TIME STEP 1e309 (infinite) runs with no step; "
-            "TIME STEP or SAVEPER 1e-320 ends in OverflowError: cannot convert float infinity to "
-            "integer; TIME STEP 0 ends in ZeroDivisionError (tracebacks, not errors naming the "
-            "control value)")
 def test_fuzz_odd_numbers():
     fuzz("odd numbers", odd_numbers())
 
 
-@known_bugs("engine bugs (issue 11): a static 1/0, 0/0 or 0^(-1) raises ZeroDivisionError "
-            "('float division by zero', '0.0 cannot be raised to a negative power') while the model "
-            "loads: a traceback instead of NonFiniteError naming the variable")
 def test_fuzz_arithmetic_hazards():
     fuzz("arithmetic", hazards())
 
 
-@known_bugs("engine bugs (issue 11, item 1): pysd's Vensim translator eval()s the text of a lookup "
-            "range [(...)-(...)] while simulator.load parses the file, so a range such as "
-            "[(__import__('pathlib').Path('CANARY').write_text('x')*0,0)-(10,10)] runs and writes "
-            "the canary file (plain and WITH LOOKUP forms)")
 @pytest.mark.slow
 def test_fuzz_hostile_text():
     fuzz("hostile", hostile())
@@ -394,10 +371,6 @@ def test_fuzz_hostile_text():
 LONG_RUNS = [{"final_time": "1e15"}, {"time_step": "1e-9"}, {"final_time": "1e308", "time_step": "1e-3"}]
 
 
-@known_bugs("engine bug (issue 11): no bound on the number of steps or saved rows: FINAL TIME 1e15 "
-            "ends in MemoryError ('Unable to allocate ... PiB'), FINAL TIME 1e308 in OverflowError "
-            "(tracebacks), TIME STEP 1e-9 runs for hours (stopped here after 3 s), instead of an "
-            "error naming the control value")
 @pytest.mark.parametrize("control", LONG_RUNS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
 def test_long_runs_are_bounded(control):
     failures: dict = {}

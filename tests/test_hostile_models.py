@@ -196,9 +196,10 @@ def test_pysd_xmile_model_through_the_layer(tmp_path):
 
 
 # ---------------------------------------------------------------------- named regressions
-def _error(tmp_path, body: str, **control) -> str:
+def _error(tmp_path, body: str, *, text: str | None = None, **control) -> str:
+    """The one-line ModelLoadError of a model of ``body`` (or of the whole file ``text``)."""
     path = tmp_path / "model.mdl"
-    path.write_text(mdl_text(body, **control), encoding="utf-8")
+    path.write_text(mdl_text(body, **control) if text is None else text, encoding="utf-8")
     with pytest.raises(simulator.ModelLoadError) as info:
         simulator.load(path).run(method="euler")
     msg = str(info.value)
@@ -232,6 +233,40 @@ def test_control_variable_defined_twice(tmp_path):
 def test_duplicate_subscript_element_is_an_error(tmp_path):
     msg = _error(tmp_path, "A: a1, a2, a1\n\t~\t\n\t~\t\n\t|\n\n" + eq("x[A]", "1"))
     assert "line 2" in msg and "subscript range 'A' lists element 'a1' more than once" in msg
+
+
+_RANGES = "A: a1, a2, a3\n\t~\t\n\t~\t\n\t|\n\n" + "SubA: a1\n\t~\t\n\t~\t\n\t|\n\n"  # lines 2-5, 7-10
+
+
+@pytest.mark.parametrize("lhs,values,needle", [
+    ("c[SubA]", "1, 2, 3, 4, 5", "variable 'c' gives 5 values but its range 'SubA' has 1 element"),
+    ("c[A]", "1, 2", "variable 'c' gives 2 values but its range 'A' has 3 elements"),
+    ("c[A, A]", "1, 2; 3, 4;", "variable 'c' gives 2 rows of 2 values but [A, A] has 3 x 3 = 9 cells"),
+], ids=["more", "fewer", "rows"])
+def test_a_list_of_numbers_must_fit_its_range(tmp_path, lhs, values, needle):
+    # was ValueError: operands could not be broadcast together, while the model was lowered
+    msg = _error(tmp_path, _RANGES + eq(lhs, values) + eq("s", "INTEG(1, 0)"))
+    assert "line 12" in msg and needle in msg
+
+
+def test_a_reduction_over_an_undefined_range(tmp_path):
+    # was KeyError: 'b' while the model was lowered
+    msg = _error(tmp_path, _RANGES + eq("c[A]", "1, 2, 3") + eq("y", "SUM(c[B!])"))
+    assert "line 17" in msg and "variable 'y'" in msg and "no subscript range is called 'B'" in msg
+
+
+def test_a_misspelt_control_value_is_an_error_naming_it(tmp_path):
+    # was KeyError: 'initial_time' when the model ran
+    text = mdl_text(eq("s", "INTEG(1, 0)")).replace("INITIAL TIME  =", "INITIAL TIMME =")
+    msg = _error(tmp_path, "", text=text)
+    assert "no equation defines INITIAL TIME (" in msg
+
+
+def test_an_equation_with_one_tilde_is_not_dropped_as_a_group_heading(tmp_path):
+    # pysd reads 'x = 1 ~ units |' as a group heading and drops it: here SAVEPER, then KeyError: 'saveper'
+    text = mdl_text(eq("s", "INTEG(1, 0)")).replace("SAVEPER  = 1\n\t~\t", "SAVEPER  = 1\n\t")
+    msg = _error(tmp_path, "", text=text)
+    assert "line 23" in msg and "'SAVEPER = 1 Month [0,?]' has 2 parts" in msg and "group heading" in msg
 
 
 @pytest.mark.parametrize("name", ["Time", "TIME", "time"])

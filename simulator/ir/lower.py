@@ -224,8 +224,17 @@ class ExprLowerer:
         index = self.m.dims.index(var.name, var.dims, subs, ctx) if var.dims else ()
         return Lookup(source=("var", var.idx), index=index, x=self.expr(arg, ctx), mode=mode)
 
+    def reduction_axes(self, arg, ctx: Ctx) -> list:
+        """The axes a reduction adds; a range marked with a bang (``x[B!]``) must exist."""
+        for written in _bang_subscripts(arg):
+            key = normalize(written)
+            if not (self.m.space.is_range(key) or self.m.space.is_element(key)):
+                raise ModelLoadError(f"{self.m.path}: variable {ctx.owner_name!r}: {written + '!'!r} marks "
+                                     f"{written!r} for a reduction, but no subscript range is called {written!r}")
+        return self.m.dims.reduction_axes(arg, ctx, self.m.dims_of)
+
     def reduce(self, op: str, arg, ctx: Ctx) -> Expr:
-        new_axes = self.m.dims.reduction_axes(arg, ctx, self.m.dims_of)
+        new_axes = self.reduction_axes(arg, ctx)
         inner = ctx.extended(new_axes)
         return Reduce(op=op, arg=self.expr(arg, inner), sizes=tuple(len(a[1]) for a in new_axes))
 
@@ -241,7 +250,7 @@ class ExprLowerer:
             errors = -1
         if errors != 0:
             raise self.unsupported("VECTOR SELECT with an error action other than 0", ctx)
-        new_axes = self.m.dims.reduction_axes((args[0], args[1]), ctx, self.m.dims_of)
+        new_axes = self.reduction_axes((args[0], args[1]), ctx)
         inner = ctx.extended(new_axes)
         sizes = tuple(len(a[1]) for a in new_axes)
         sel, val = self.expr(args[0], inner), self.expr(args[1], inner)
@@ -343,6 +352,21 @@ class ExprLowerer:
 def _is_reference(node) -> bool:
     # pysd's syntax classes are recognised by name: importing pysd costs a second at start-up
     return type(node).__name__ == "ReferenceStructure"
+
+
+def _bang_subscripts(node) -> list[str]:
+    """The subscripts written with a bang (``B`` of ``x[B!]``) in the references of ``node``."""
+    out: list[str] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if _is_reference(n) and n.subscripts is not None:
+            out += [s.strip()[:-1].strip() for s in n.subscripts.subscripts if s.strip().endswith("!")]
+        if hasattr(n, "__dataclass_fields__"):
+            stack += [getattr(n, f) for f in n.__dataclass_fields__]
+        elif isinstance(n, (list, tuple)):
+            stack += list(n)
+    return out
 
 
 def _fold(op: str, terms: list) -> Expr:

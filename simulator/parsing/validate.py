@@ -5,7 +5,11 @@
 * the same element listed twice in one subscript range;
 * ``Time`` defined as a variable;
 * a variable named like a subscript range or element (a reference to it would be ambiguous);
-* a variable or a model over the cell bounds of :mod:`.limits`.
+* a variable or a model over the cell bounds of :mod:`.limits`;
+* a list of numbers whose size does not fit the cells of its left-hand side
+  (``c[A] = 1, 2, 3`` over ``A: a1, a2``);
+* a model without one of the simulation control values (INITIAL TIME, FINAL TIME, TIME STEP,
+  SAVEPER), for instance after a typo in its name.
 
 Every message names the file and the lines involved.
 """
@@ -13,6 +17,8 @@ from __future__ import annotations
 
 import itertools
 import math
+
+import numpy as np
 
 from ..errors import ModelLimitError, ModelLoadError
 from ..names import normalize
@@ -22,6 +28,8 @@ from .translate import Translation
 from .vensim_text import show
 
 RESERVED = {"time": "the simulation clock"}
+CONTROL = {"initial_time": "INITIAL TIME", "final_time": "FINAL TIME", "time_step": "TIME STEP",
+           "saveper": "SAVEPER"}
 
 
 def definitions_of(tr: Translation, element) -> list[tuple[int | None, str]]:
@@ -72,7 +80,12 @@ def validate(tr: Translation, section, space) -> None:
                                  f"{RESERVED[key]} and cannot be defined as a variable")
         _check_shadowing(tr, space, el.name, key, first)
         for comp, (line, written) in zip(el.components, defs):
+            _check_values(tr, space, written, comp, line)
             groups.setdefault(key, []).append((written, comp, line))
+    missing = [shown for key, shown in CONTROL.items() if key not in groups]
+    if missing:
+        raise ModelLoadError(f"{path}: no equation defines {', '.join(missing)} (every model needs the "
+                             "simulation control values INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER)")
     total = 0
     for comps in groups.values():
         cells = _variable_cells(tr, space, comps)
@@ -99,6 +112,38 @@ def _check_ranges(tr: Translation, space) -> None:
                 seen.add(e)
             raise ModelLoadError(f"{tr.path}: {_at(tr.range_line(key))}: subscript range {name!r} "
                                  f"lists element {space.display.get(dup, dup)!r} more than once")
+
+
+def _check_values(tr: Translation, space: _Subscripts, name: str, comp, line) -> None:
+    """A list of numbers must give one value per cell of its left-hand side (a single value, or a
+    row repeated over the first subscripts, is broadcast)."""
+    value = comp.ast
+    if not isinstance(value, np.ndarray):
+        return
+    subs, _ = _lhs(comp)
+    sets = [_elements(space, s) for s in subs]
+    if any(s is None for s in sets):
+        return  # an unknown subscript: the compiler names it
+    shape = tuple(len(s) for s in sets)  # type: ignore[arg-type]
+    if value.size == math.prod(shape):
+        return
+    try:
+        if np.broadcast_shapes(value.shape, shape) == shape:
+            return
+    except ValueError:
+        pass
+    given = (f"{value.shape[0]} rows of {value.shape[1]} values" if value.ndim == 2
+             else f"{value.size} value{'s' * (value.size != 1)}")
+    shown = [space.display.get(s, s) for s in subs]
+    if not subs:
+        fits = "it has no subscripts (one value)"
+    elif len(subs) == 1 and subs[0] in space.ranges:
+        fits = f"its range {shown[0]!r} has {shape[0]} element{'s' * (shape[0] != 1)}"
+    else:
+        fits = (f"[{', '.join(shown)}] has " + " x ".join(str(n) for n in shape)
+                + (f" = {math.prod(shape)}" if len(shape) > 1 else "")
+                + f" cell{'s' * (math.prod(shape) != 1)}")
+    raise ModelLoadError(f"{tr.path}: {_at(line)}: variable {show(name)} gives {given} but {fits}")
 
 
 def _check_shadowing(tr: Translation, space: _Subscripts, name: str, key: str, line) -> None:

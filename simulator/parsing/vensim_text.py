@@ -207,8 +207,14 @@ def _split_blocks(path: Path, cmap: CleanMap, pos: int, end: int, section: str,
                 f"{path}: line {cmap.line(first)}: the equation block {_show(fields[0])} {what}; "
                 "expected 'equation ~ units ~ documentation |' (pysd would silently drop the rest "
                 "of the file)")
-        pos = cur + 1
+        start, pos = pos, cur + 1
         if len(fields) == 2:  # a group heading such as "*** .Control ***~ ... |"
+            if classify(fields[0].strip())[0] != "unknown":  # an equation pysd would take for one
+                first = start + len(fields[0]) - len(fields[0].lstrip())
+                raise ModelLoadError(
+                    f"{path}: line {cmap.line(first)}: the equation block {_show(fields[0])} has 2 parts "
+                    "before '|'; expected 'equation ~ units ~ documentation |' (pysd would silently "
+                    "drop it as a group heading)")
             continue
         entries.append(_entry(cmap, fields, starts, section))
 
