@@ -281,16 +281,16 @@ def load_catalogue(path: str | Path) -> Catalogue:
 def constant_value(model, name: str):
     """The model file's value of constant ``name`` as an array, or None when the file gives none.
 
-    The one place that reads a constant's value from the engine (its ``default_value`` when it has
-    one, else the compiled program's defaults).
+    The one place that reads a constant's value from the engine (:meth:`simulator.Model.default_value`).
     """
     import numpy as np
 
-    getter = getattr(model, "default_value", None)
-    if getter is not None:
-        return np.asarray(getter(name), dtype=float)
-    default = model.program.defaults.get(model.variable(name).idx)
-    return None if default is None else np.asarray(default, dtype=float)
+    from simulator import ParameterError
+
+    try:
+        return np.asarray(model.default_value(name), dtype=float)
+    except (KeyError, ParameterError):
+        return None
 
 
 def check_against_model(catalogue: Catalogue, model) -> None:

@@ -7,11 +7,13 @@
 """
 from .errors import (
                      AlgebraicLoopError,
+                     ModelLimitError,
                      ModelLoadError,
                      NonFiniteError,
                      ParameterError,
                      SimulatorError,
                      SolverError,
+                     UnsafeModelTextError,
                      UnsupportedFeatureError,
 )
 from .model import Model, RunOptions, Variable, __version__, load
@@ -19,6 +21,7 @@ from .result import Result
 
 __all__ = [
     "load", "Model", "RunOptions", "Result", "Variable", "__version__",
-    "SimulatorError", "ModelLoadError", "UnsupportedFeatureError", "AlgebraicLoopError",
+    "SimulatorError", "ModelLoadError", "UnsupportedFeatureError", "UnsafeModelTextError",
+    "ModelLimitError", "AlgebraicLoopError",
     "ParameterError", "NonFiniteError", "SolverError",
 ]

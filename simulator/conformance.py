@@ -261,9 +261,28 @@ def run_pysd_many(model_path: Path, param_sets: list[dict]):
         for i, params in enumerate(param_sets):
             if i:  # pysd keeps parameters between runs: start from a fresh copy
                 model = pysd.load(model.py_model_file)
+            params = dict(params or {})
+            control = _pysd_control(params)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                yield model.run(params=_pysd_params(model, params or {}))
+                yield model.run(params=_pysd_params(model, params), **control)
+
+
+# pysd takes these as arguments of run(): given as parameters, it reports the new value but keeps
+# integrating with the file's (TIME STEP 0.0625 for a model of 0.125 runs at 0.125)
+_PYSD_CONTROL = {"final time": "final_time", "time step": "time_step", "saveper": "saveper"}
+
+
+def _pysd_control(params: dict) -> dict:
+    """Move the control values out of ``params`` (in place) into pysd's ``run`` arguments."""
+    out = {}
+    for key in list(params):
+        norm = " ".join(key.replace("_", " ").lower().split())
+        if norm == "initial time":
+            raise ValueError("INITIAL TIME cannot be overridden in a pysd comparison run")
+        if norm in _PYSD_CONTROL:
+            out[_PYSD_CONTROL[norm]] = float(params.pop(key))
+    return out
 
 
 def _pysd_params(model, params: dict) -> dict:

@@ -64,6 +64,9 @@ def _header() -> str:
     return f"# innosim fused kernel; helpers sha256 {helpers}; numba {numba.__version__}"
 
 
+COMPILE_STACK_BYTES = 256 * 1024 * 1024
+
+
 def _compile_within(disp, sig, limit: float | None) -> str | None:
     """Compile ``disp`` for ``sig``; None when done, else why the kernel cannot be used now.
 
@@ -74,7 +77,10 @@ def _compile_within(disp, sig, limit: float | None) -> str | None:
 
     def work():
         try:
-            disp.compile(sig)
+            # numba's passes recurse along the kernel's expressions: a large flagship kernel comes
+            # within a few hundred frames of Python's default limit
+            with deep_trees():
+                disp.compile(sig)
         except Exception as exc:  # noqa: BLE001 - a numba failure is a reason to use numpy
             box["error"] = f"numba could not compile the kernel ({type(exc).__name__})"
 
@@ -82,7 +88,11 @@ def _compile_within(disp, sig, limit: float | None) -> str | None:
         work()
         return box.get("error")
     thread = threading.Thread(target=work, name="innosim-numba-compile", daemon=True)
-    thread.start()
+    old_size = threading.stack_size(COMPILE_STACK_BYTES)  # room for the deeper recursion
+    try:
+        thread.start()  # the stack size applies to threads started from here on
+    finally:
+        threading.stack_size(old_size)
     thread.join(limit)
     if thread.is_alive():
         return (f"compiling the kernel took longer than {limit:g} s; it goes on in the background "

@@ -240,8 +240,10 @@ class Builder:
         order = 3 if fn in ("SMOOTH3", "SMOOTH3I", "DELAY3", "DELAY3I") else 1
         if fn == "INITIAL":
             return f"INITIAL({x})"
-        if fn == "TREND":  # TREND divides by the average: keep the input positive
-            return f"TREND(ABS({x}) + 1.00, {self.delay_time(1)}, {num(draw, -0.5, 0.5)})"
+        if fn == "TREND":
+            # TREND divides by its average, which starts at input / (1 + initial trend x average
+            # time): keep the input positive and the initial trend >= 0 so that neither is ever 0
+            return f"TREND(ABS({x}) + 1.00, {self.delay_time(1)}, {num(draw, 0, 0.5)})"
         if fn in ("DELAY N", "SMOOTH N"):
             n = draw(st.integers(1, 4))
             return f"{fn}({x}, {self.delay_time(n)}, {num(draw, -1, 3)}, {n})"

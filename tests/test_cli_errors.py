@@ -68,14 +68,14 @@ def test_negative_saveper_is_refused_not_an_empty_csv(capsys, write_mdl, tmp_pat
     """Silent wrong answer: negative SAVEPER used to write an empty CSV and exit 0."""
     model = write_mdl(eq("s", "INTEG(1, 1)"), saveper=-1)
     assert main(["run", str(model), "--out", str(tmp_path / "o")]) == 2
-    one_line_error(capsys, "model.mdl", "SAVEPER = -1 must be positive")
+    one_line_error(capsys, "model.mdl", "SAVEPER must be positive, got -1")
     assert not (tmp_path / "o").exists()
 
 
 def test_zero_saveper_is_a_user_error(capsys, write_mdl, tmp_path):
     model = write_mdl(eq("s", "INTEG(1, 1)"), saveper=0)
     assert main(["run", str(model), "--out", str(tmp_path / "o")]) == 2
-    one_line_error(capsys, "SAVEPER = 0 must be positive")
+    one_line_error(capsys, "SAVEPER must be positive, got 0")
 
 
 def test_an_engine_crash_is_one_line_and_debug_shows_the_traceback(capsys, write_mdl, tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import AlgebraicLoopError
+from ..errors import AlgebraicLoopError, UnsupportedFeatureError
 from .nodes import (
     Binary,
     ByClock,
@@ -171,6 +171,7 @@ def analyse(ir: ModelIR) -> Analysis:
         if v.kind == "aux" or v.series:
             if is_dynamic(v.idx):
                 dynamic.add(v.idx)
+    _static_control(ir, dynamic)
     names = {("v", v.idx): repr(v.name) for v in ir.vars}
     for s in ir.states:
         names[("s", s.sid)] = f"a stock or delay in {by_idx[s.owner].name!r}"
@@ -224,6 +225,21 @@ def analyse(ir: ModelIR) -> Analysis:
         n_state=off, na_vars=frozenset(i for k, i in na if k == "v"), strict_rows=strict,
         init_reads_clock=any(reads_clock(e) for e in init_exprs) or bool(ir.noises),
         has_noise=bool(ir.noises), run_size=run_size, run_nodes=run_nodes, kernel_size=kernel_size)
+
+
+# the control values, as pysd's translator names them
+CONTROL_KEYS = ("initial_time", "final_time", "time_step", "saveper")
+
+
+def _static_control(ir: ModelIR, dynamic: set[int]) -> None:
+    """Refuse a control value that changes during the run (it reads Time, a stock or a variable that
+    does): the engine fixes the time grid before the run, so it would silently use the first value."""
+    for v in ir.vars:
+        if v.key in CONTROL_KEYS and v.idx in dynamic:
+            raise UnsupportedFeatureError(
+                f"{ir.path}: {v.name} changes during the run (its equation reads Time, a stock or a "
+                f"variable that changes): a control value that changes is not supported; give "
+                f"{v.name} a constant value")
 
 
 def dependencies(ir: ModelIR) -> dict[int, set[int]]:

@@ -79,8 +79,8 @@ class Dims:
     def match_axis(self, s: str, ctx: Ctx, used: set, bang: bool = False):
         """The context axis a subscript ``s`` of a reference runs along, and its elements.
 
-        Axes added by a reduction (``SUM(x[City!])``) are named ``city!`` and match only a
-        reference that carries the bang; a plain ``City`` inside the same reduction is the
+        Axes added by a reduction (``SUM(x[Region!])``) are named ``region!`` and match only a
+        reference that carries the bang; a plain ``Region`` inside the same reduction is the
         equation's own (outer) axis, as in Vensim.
         """
         axes = ctx.axes
@@ -121,7 +121,7 @@ class Dims:
     def reduction_axes(self, arg, ctx: Ctx, var_dims) -> list:
         """The axes a reduction (SUM, PROD, VMIN, VMAX) adds to its argument's context.
 
-        Ranges marked with a bang (``x[City!]``) are reduced, each as an axis named ``city!``;
+        Ranges marked with a bang (``x[Region!]``) are reduced, each as an axis named ``region!``;
         without a bang (XMILE style), the ranges that match no axis of ``ctx``.
         """
         bang: list[str] = []
