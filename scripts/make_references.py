@@ -63,7 +63,7 @@ def make_sdxorg() -> None:
 def perturbations(model: simulator.Model) -> list[tuple[str, dict]]:
     """(run id, parameters) of the seeded perturbations of every constant of ``model``."""
     sets = dt.perturbed_constants(model, draws=PERTURB_DRAWS, seed=PERTURB_SEED, spread=PERTURB_SPREAD)
-    return [(f"perturb-{k}", p) for k, p in enumerate(sets)]
+    return [(f"perturb-{k}", {**p, **dt.REFERENCE_RUN}) for k, p in enumerate(sets)]
 
 
 def make_flagship() -> None:

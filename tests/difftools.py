@@ -196,33 +196,59 @@ def case_reference(case_id: str) -> Path:
 REFERENCE_RUN = {"TIME STEP": 0.0625}
 
 
+def flagship_catalogue():
+    """The flagship's lever catalogue (its data folder beside the model file)."""
+    import innosim
+
+    return innosim.catalogue(FLAGSHIP)
+
+
 def flagship_scenarios(model) -> list[tuple[str, dict]]:
     """(scenario id, parameters) of every built-in scenario, as the application runs them (plus
     :data:`REFERENCE_RUN`)."""
     import policies
 
-    catalogue = policies.load_catalogue()
+    catalogue = flagship_catalogue()
     out = []
-    for sid in sorted(policies.builtin_scenario_files()):
+    for sid in sorted(policies.builtin_scenario_files(catalogue)):
         scenario = policies.load_scenario(sid, catalogue=catalogue, cities=model.subscripts.get("City"))
         out.append((sid, {**policies.scenario_params(scenario, model, catalogue=catalogue), **REFERENCE_RUN}))
     return out
 
 
-def perturbed_constants(model, *, draws: int, seed: int, spread: float = 0.2) -> list[dict]:
-    """``draws`` parameter sets: every constant of ``model`` (each element of a subscripted one;
-    not the control values) times an independent factor uniform in [1 - spread, 1 + spread]."""
-    import simulator
+def perturbable(model) -> set[str]:
+    """The constants a perturbation scales: not the control values, and not calendar dates (on a
+    time axis far from 0, constants in its range, such as 'Last Trade Data Year' = 2024 on
+    2008-2050: 20 % off is the year 1620). Durations (3 years) are perturbed."""
+    import numpy as np
+
     from simulator.names import normalize
 
+    c = model.control
+    t0, span = c["initial_time"], c["final_time"] - c["initial_time"]
+
+    def is_date(name: str) -> bool:
+        if t0 <= span:  # a time axis from 0 (or near it): no calendar dates to tell apart
+            return False
+        v = np.ravel(model.default_value(name))
+        return bool(np.all((v >= t0 - span) & (v <= t0 + 2 * span)))
+
+    return {n for n in model.constants if normalize(n) not in CONTROL and not is_date(n)}
+
+
+def perturbed_constants(model, *, draws: int, seed: int, spread: float = 0.2) -> list[dict]:
+    """``draws`` parameter sets: every :func:`perturbable` constant of ``model`` (each element of a
+    subscripted one) times an independent factor uniform in [1 - spread, 1 + spread]."""
+    import simulator
+
     base = model.run(method="euler", options=simulator.RunOptions(backend="numpy")).to_frame().iloc[0]
-    names = {n for n in model.constants if normalize(n) not in CONTROL}
+    names = perturbable(model)
     keys = [c for c in base.index if c.split("[")[0] in names]
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(draws):
         factors = rng.uniform(1 - spread, 1 + spread, size=len(keys))
-        out.append({**{k: float(base[k]) * float(f) for k, f in zip(keys, factors)}, **REFERENCE_RUN})
+        out.append({k: float(base[k]) * float(f) for k, f in zip(keys, factors)})
     return out
 
 
