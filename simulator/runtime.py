@@ -149,6 +149,48 @@ def vector_reorder(x, order, axis: int):
     return np.take_along_axis(x, order.astype(np.intp), axis=axis)
 
 
+def _total(x):
+    """Sum over the last axis, sequentially (cumsum accumulates in order whatever the layout, so
+    an ensemble adds as its members run one by one do)."""
+    return np.cumsum(x, axis=-1)[..., -1:]
+
+
+def allocate_by_priority(request, priority, width, supply, axis: int):
+    """Vensim's ALLOCATE BY PRIORITY over ``axis`` (the requesters), vectorised over the other
+    axes and the members (the rule: :class:`~simulator.ir.nodes.Allocate`).
+
+    Requester i gets ``r_i * clip((p_i - x) / w, 0, 1)``; the total ``T(x)`` is piecewise linear
+    and non-increasing in ``x``, with corners where a requester starts (``x = p_i``) or is full
+    (``x = p_i - w``). The corners are sorted from high to low, ``T`` is accumulated at each, the
+    segment where ``T`` reaches the supply is found, and ``x`` is solved exactly on that segment
+    from the requesters it fills partially and those it fills fully.
+    """
+    r, p, w, s = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (request, priority, width, supply)))
+    r, p = np.moveaxis(r, axis, -1), np.moveaxis(p, axis, -1)
+    w, s = np.moveaxis(w, axis, -1)[..., :1], np.moveaxis(s, axis, -1)[..., :1]
+    with np.errstate(all="ignore"):
+        rate = r / w
+        corners = np.concatenate([p, p - w], axis=-1)
+        order = np.argsort(-corners, axis=-1, kind="stable")
+        corners = np.take_along_axis(corners, order, axis=-1)
+        slope = np.cumsum(np.take_along_axis(np.concatenate([rate, -rate], axis=-1), order, axis=-1), axis=-1)
+        rise = slope[..., :-1] * (corners[..., :-1] - corners[..., 1:])
+        at = np.concatenate([np.zeros_like(s), np.cumsum(rise, axis=-1)], axis=-1)  # T at each corner
+        k = np.clip(np.sum(at <= s, axis=-1, keepdims=True) - 1, 0, corners.shape[-1] - 2)
+        hi, lo = np.take_along_axis(corners, k, axis=-1), np.take_along_axis(corners, k + 1, axis=-1)
+        mid = 0.5 * (hi + lo)
+        part = (p - w < mid) & (mid < p)
+        full = mid <= p - w
+        part_rate = _total(np.where(part, rate, 0.0))
+        x = (_total(np.where(part, rate * p, 0.0)) + _total(np.where(full, r, 0.0)) - s) / part_rate
+        x = np.where(part_rate > 0, x, hi)
+        out = r * np.clip((p - x) / w, 0.0, 1.0)
+        out = np.where(s >= _total(r), r, np.where(s > 0, out, 0.0))
+        bad = np.any(r < 0, axis=-1, keepdims=True) | ~(w > 0) | (s < 0)
+        out = np.where(bad, np.nan, out)
+    return np.moveaxis(out, -1, axis)
+
+
 def full(x, shape: tuple[int, ...]):
     """Broadcast a value to ``shape`` + (members,) without copying."""
     x = np.asarray(x, dtype=float)

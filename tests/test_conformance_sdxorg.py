@@ -30,7 +30,6 @@ ENGINE_FAILURES = {
         "XMILE modules (<module> submodels) not implemented; the load stops earlier, with a "
         "ModelLoadError naming line 99, on a graphical function whose xscale min equals its max; "
         "pysd fails too"),
-    "tests/allocate_by_priority": "ALLOCATE BY PRIORITY not implemented: UnsupportedFeatureError; pysd passes",
     "tests/get_time_value": "GET TIME VALUE not implemented: UnsupportedFeatureError; pysd fails too (NotImplementedError: relativeto=1)",
     "tests/non_negative_flows": (
         "the file is not well-formed XML (the </flow> of 'if_else3' is missing): the loader refuses it "

@@ -363,3 +363,94 @@ def test_random_uniform_ensemble_members_differ(load_mdl):
     assert ens.n_members == 3
     assert not np.allclose(ens["noise"][:, 0], ens["noise"][:, 1])
     np.testing.assert_array_equal(ens["noise"][:, 0], m.run(method="euler", seed=3)["noise"][:, 0])
+
+
+# ---------------------------------------------------------------------- allocation
+ALLOCATION = (
+    subscript_range("Req", ["r1", "r2", "r3", "r4"])
+    + eq("request[Req]", "5, 3, 4, 2")
+    + eq("priority[Req]", "4, 10, 1, 7")
+    + eq("supply scale", "1")
+    + eq("supply", "supply scale * Time")
+    + eq("width", "0.01")
+    + eq("alloc[Req]", "ALLOCATE BY PRIORITY(request[Req], priority[Req], ELMCOUNT(Req), width, supply)")
+    + eq("alloc wide[Req]", "ALLOCATE BY PRIORITY(request[Req], priority[Req], ELMCOUNT(Req), 8, supply)")
+    + eq("alloc tied[Req]", "ALLOCATE BY PRIORITY(request[Req], 1, ELMCOUNT(Req), 1, supply)")
+    + eq("total wide", "SUM(alloc wide[Req!])")
+)
+REQUEST, TOTAL_REQUEST = np.array([5.0, 3.0, 4.0, 2.0]), 14.0
+
+
+def strict_priority(s):
+    """By hand: r2 (priority 10) first, then r4 (7), r1 (4), r3 (1), each to its full request."""
+    s = np.asarray(s, dtype=float)[:, None]
+    before = np.array([5.0, 0.0, 10.0, 3.0])  # supply the higher priorities take first
+    return np.clip(s - before, 0.0, REQUEST)
+
+
+@pytest.fixture(scope="module")
+def allocation(tmp_path_factory):
+    from conftest import mdl_text
+    path = tmp_path_factory.mktemp("alloc") / "alloc.mdl"
+    path.write_text(mdl_text(ALLOCATION, final_time=20, time_step=0.25, saveper=0.25), encoding="utf-8")
+    return simulator.load(path)
+
+
+def test_allocate_by_priority_by_hand(allocation):
+    res = allocation.run(method="euler")
+    s = res["supply"][:, 0]
+    want = np.minimum(s, TOTAL_REQUEST)
+    for name in ("alloc", "alloc wide", "alloc tied"):
+        a = res[name][:, :, 0]
+        # the total allocated is min(supply, total request); nobody gets more than it asked
+        np.testing.assert_allclose(a.sum(axis=1), want, rtol=1e-12, atol=1e-12, err_msg=name)
+        assert np.all(a >= 0) and np.all(a <= REQUEST + 1e-12), name
+    np.testing.assert_allclose(res["total wide"][:, 0], want, rtol=1e-12, atol=1e-12)
+    # a width smaller than every gap in priority: the higher priority is served in full first
+    np.testing.assert_allclose(res["alloc"][:, :, 0], strict_priority(s), rtol=0, atol=1e-12)
+    # a wide width shares among close priorities: at supply 10 the threshold x = -16/9 fills r2
+    # and r4 and gives r1 and r3 the fractions (4 - x) / 8 and (1 - x) / 8 of their requests;
+    # equal priorities share in proportion to the requests
+    at10 = np.flatnonzero(s == 10.0)[0]
+    np.testing.assert_allclose(res["alloc wide"][at10, :, 0], [65 / 18, 3.0, 25 / 18, 2.0], rtol=1e-14)
+    np.testing.assert_allclose(res["alloc tied"][:, :, 0], np.outer(want / TOTAL_REQUEST, REQUEST), atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_allocate_by_priority_ensemble(allocation, backend):
+    """Per-member supply: each member is its own allocation, as run alone (the numba printer
+    leaves ALLOCATE BY PRIORITY to numpy and says so)."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    scales = [0.25, 1.0, 3.0]
+    ens = allocation.run({"supply scale": scales}, method="euler", options=simulator.RunOptions(backend=backend))
+    assert ens.n_members == 3 and ens["alloc"].shape == (81, 4, 3)
+    if backend == "numba":
+        assert "ALLOCATE BY PRIORITY" in ens.metadata["backend"]
+    for k, scale in enumerate(scales):
+        s = scale * ens.times
+        np.testing.assert_allclose(ens["alloc"][:, :, k], strict_priority(s), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(ens["alloc wide"][:, :, k].sum(axis=1), np.minimum(s, TOTAL_REQUEST),
+                                   rtol=1e-12, atol=1e-12)
+        alone = allocation.run({"supply scale": scale}, method="euler")
+        for name in ("alloc", "alloc wide", "alloc tied"):
+            np.testing.assert_array_equal(ens[name][:, :, k], alone[name][:, :, 0], err_msg=name)
+
+
+@pytest.mark.parametrize("body, message", [
+    (eq("a[Req]", "ALLOCATE BY PRIORITY(request[Req], priority[Req], 3, 1, 10)"),
+     r"line \d+, variable 'a': ALLOCATE BY PRIORITY: the size is 3, but .* has 4 elements"),
+    (eq("a[Req]", "ALLOCATE BY PRIORITY(request[Req], priority[Req], ELMCOUNT(Req), 0, 10)"),
+     r"line \d+, variable 'a': ALLOCATE BY PRIORITY: the width is 0; it must be positive"),
+    (eq("a[Req]", "ALLOCATE BY PRIORITY(request[Req], priority[Req], ELMCOUNT(Req), 1, request[Req])"),
+     r"line \d+, variable 'a' uses ALLOCATE BY PRIORITY with a supply that varies along 'Req', the subscript "),
+    (eq("a[Req]", "ALLOCATE BY PRIORITY(request[Req], priority[Req], ELMCOUNT(Req), 1, SMOOTH(Time, 2))"),
+     r"line \d+, variable 'a' uses ALLOCATE BY PRIORITY with a supply computed by a stateful or random function"),
+    (eq("a[Req]", "ALLOCATE BY PRIORITY(request[Req] * 2, priority[Req], ELMCOUNT(Req), 1, 10)"),
+     r"line \d+, variable 'a' uses ALLOCATE BY PRIORITY with a request other than a subscripted variable"),
+])
+def test_allocate_by_priority_refused_forms(load_mdl, body, message):
+    base = (subscript_range("Req", ["r1", "r2", "r3", "r4"]) + eq("request[Req]", "5, 3, 4, 2")
+            + eq("priority[Req]", "4, 10, 1, 7"))
+    with pytest.raises((simulator.ModelLoadError, simulator.UnsupportedFeatureError), match=message):
+        load_mdl(base + body).run(method="euler")

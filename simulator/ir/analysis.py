@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import AlgebraicLoopError, UnsupportedFeatureError
 from .nodes import (
+    Allocate,
     Binary,
     ByClock,
     Cells,
@@ -58,6 +59,8 @@ def walk(expr: Expr) -> Iterator[Expr]:
             stack += [e.body, e.value]
         elif isinstance(e, Vector):
             stack += [e.arg] + ([e.order] if e.order is not None else [])
+        elif isinstance(e, Allocate):
+            stack += [e.supply, e.width, e.priority, e.request]
 
 
 def refs(expr: Expr) -> set[Node]:
@@ -115,6 +118,8 @@ def _children(e: Expr) -> list:
         return [e.value, e.body]
     if isinstance(e, Vector):
         return [e.arg] + ([e.order] if e.order is not None else [])
+    if isinstance(e, Allocate):
+        return [e.request, e.priority, e.width, e.supply]
     return []
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import ModelLoadError, UnsupportedFeatureError
 from ..names import normalize
 from . import vensim
+from .allocation import lower_allocate_by_priority
 from .dims import Ctx
 from .nodes import Axis as AxisIndex
 from .nodes import (
@@ -48,7 +49,7 @@ COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 3}
 UNSUPPORTED_STRUCTURES = {
     "GameStructure": "GAME", "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
-    "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY", "ForecastStructure": "FORECAST",
+    "ForecastStructure": "FORECAST",
     "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS", "GetDataStructure": "GET XLS/DIRECT DATA",
     "GetConstantsStructure": "GET XLS/DIRECT CONSTANTS", "DataStructure": "DATA",
 }
@@ -309,6 +310,9 @@ class ExprLowerer:
         if fname == "random_uniform":
             return vensim.random_uniform(a[0], a[1], noise)
         return vensim.random_normal(a[0], a[1], a[2], a[3], noise)
+
+    def _AllocateByPriorityStructure(self, node, ctx):
+        return lower_allocate_by_priority(self, node, ctx)
 
     def _InlineLookupsStructure(self, node, ctx):
         kind = getattr(node.lookups, "type", "interpolate") or "interpolate"

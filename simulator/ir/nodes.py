@@ -207,6 +207,22 @@ class Vector:
 
 
 @dataclass(frozen=True, slots=True)
+class Allocate:
+    """Vensim's ALLOCATE BY PRIORITY over the cells along context axis ``axis`` (the requesters):
+    requester ``i`` gets ``request_i * clip((priority_i - x) / width, 0, 1)``, with the threshold
+    ``x`` common to the requesters chosen so that the total is min(supply, total request) (a
+    rectangular priority profile: higher priorities are served first, a gap in priority of
+    ``width`` or more separates them completely). ``width`` and ``supply`` do not vary along
+    ``axis``. NaN where a request is negative, the width is not positive or the supply negative."""
+
+    request: "Expr"
+    priority: "Expr"
+    width: "Expr"
+    supply: "Expr"
+    axis: int
+
+
+@dataclass(frozen=True, slots=True)
 class Noise:
     """Standard noise of one RANDOM call site: a new draw per TIME STEP, cell and member."""
 
@@ -214,7 +230,7 @@ class Noise:
 
 
 Expr = Union[Num, Cells, AxisValue, Time, TimeStep, SwitchTime, ByClock, Ref, StateRef, DiscreteRef,
-             InitialRef, Unary, Binary, If, Let, Bound, Lookup, Reduce, Vector, Noise]
+             InitialRef, Unary, Binary, If, Let, Bound, Lookup, Reduce, Vector, Allocate, Noise]
 
 
 # ----------------------------------------------------------------------------- model parts

@@ -19,6 +19,7 @@ from .nodes import (
     UNARY,
     VAR_KINDS,
     VECTOR_OPS,
+    Allocate,
     Axis,
     AxisValue,
     Binary,
@@ -210,6 +211,10 @@ class _Validator:
             self.expr(e.arg, ctx, where)
             if e.order is not None:
                 self.expr(e.order, ctx, where)
+        elif isinstance(e, Allocate):
+            self.check(isinstance(e.axis, int) and 0 <= e.axis < len(ctx), f"{where}: allocation axis")
+            for arg in (e.request, e.priority, e.width, e.supply):
+                self.expr(arg, ctx, where)
         elif isinstance(e, Noise):
             n = self.sites.get(e.site)
             self.check(n is not None and n.shape == ctx, f"{where}: noise site {e.site}")

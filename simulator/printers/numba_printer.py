@@ -23,6 +23,7 @@ import numpy as np
 from ..ir.analysis import Analysis, refs
 from ..ir.dims import flat_index, ref_cell
 from ..ir.nodes import (
+    Allocate,
     AxisValue,
     Binary,
     Bound,
@@ -200,6 +201,8 @@ class NumbaPrinter:
             raise FusedUnsupported("function RANDOM UNIFORM/RANDOM NORMAL")
         if isinstance(e, Vector):
             raise FusedUnsupported("function VECTOR SORT ORDER/RANK/REORDER")
+        if isinstance(e, Allocate):
+            raise FusedUnsupported("function ALLOCATE BY PRIORITY")
         raise FusedUnsupported(type(e).__name__)
 
     def binary(self, e: Binary, cell) -> str:

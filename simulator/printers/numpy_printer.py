@@ -25,6 +25,7 @@ import numpy as np
 from .. import runtime as rt
 from ..ir.analysis import Analysis, analyse, walk
 from ..ir.nodes import (
+    Allocate,
     Axis,
     AxisValue,
     Binary,
@@ -194,6 +195,9 @@ class NumpyPrinter:
             if e.order is not None:
                 return f"rt.vector_reorder({full}, rt.full({self.expr(e.order, ctx)}, {ctx!r}), {e.axis})"
             return f"rt.vector_{e.op}({full}, {e.axis}, {e.descending!r})"
+        if isinstance(e, Allocate):
+            args = ", ".join(f"rt.full({self.expr(x, ctx)}, {ctx!r})" for x in (e.request, e.priority, e.width, e.supply))
+            return f"rt.allocate_by_priority({args}, {e.axis})"
         if isinstance(e, Noise):
             return f"rt.noise(t, C, S[{e.site}])"
         raise TypeError(f"internal: no numpy printing for {type(e).__name__}")
