@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import pytest
 from difftools import (
-    perturbable,
     FLAGSHIP,
     REFERENCES,
     STALE,
@@ -23,6 +22,7 @@ from difftools import (
     frame_differences,
     load_reference,
     params_sha256,
+    perturbable,
 )
 
 import simulator

@@ -14,8 +14,8 @@ import pytest
 from conftest import eq, mdl_text
 
 import simulator
-from simulator import NonFiniteError, ParameterError, RunOptions
 from innosim.cli import main
+from simulator import NonFiniteError, ParameterError, RunOptions
 
 NUMPY = RunOptions(backend="numpy")
 
