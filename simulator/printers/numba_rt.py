@@ -1,10 +1,12 @@
 """Scalar primitives for numba kernels: what an IR node needs that is not one python operator.
 
 Each is the scalar form of :mod:`simulator.runtime`'s numpy primitive, written with the same numpy
-calls where numba provides them (``np.interp``, ``np.searchsorted``: numba ports numpy's own
-algorithms, so results agree bit for bit) and with numpy's NaN rules where it does not
-(``np.maximum``, ``np.mod``). Vensim's functions are not here: they are IR. This module imports
-numba; only the numba backend imports it.
+calls where numba provides them (``np.searchsorted``: numba ports numpy's own algorithm, so results
+agree bit for bit) and with numpy's NaN rules where it does not (``np.maximum``, ``np.mod``).
+``np.interp`` is written out for one value (:func:`interp_at`, numpy's branches and formulas):
+numba's ``np.interp`` of a scalar allocates three arrays per call, which cost the flagship kernel
+about a quarter of its run time. Vensim's functions are not here: they are IR. This
+module imports numba; only the numba backend imports it.
 """
 from __future__ import annotations
 
@@ -52,15 +54,58 @@ def pymod(a, b):
 
 # ------------------------------------------------------------------------------ lookups
 @njit(**_opts)
+def _right(x, xs, lo, hi):
+    """The last index in ``lo:hi`` whose point is at or below ``x`` (``lo - 1`` when none): for a
+    sorted table the index numpy's ``binary_search_with_guess`` finds."""
+    imin = lo
+    imax = hi
+    while imin < imax:
+        imid = imin + ((imax - imin) >> 1)
+        if x >= xs[imid]:
+            imin = imid + 1
+        else:
+            imax = imid
+    return imin - 1
+
+
+@njit(**_opts)
+def interp_at(x, xs, ys, lo, hi, d):
+    """``np.interp(x, xs[lo:hi], ys[lo + d:hi + d])`` for one value, branch for branch (numpy's
+    ``arr_interp`` for a scalar: no precomputed slopes)."""
+    if hi <= lo:
+        raise ValueError("array of sample points is empty")
+    if hi - lo == 1:
+        return ys[lo + d]
+    if x != x:
+        return x
+    if x > xs[hi - 1]:
+        return ys[hi - 1 + d]
+    if x < xs[lo]:
+        return ys[lo + d]
+    j = _right(x, xs, lo, hi)
+    if j == hi - 1:
+        return ys[j + d]
+    if xs[j] == x:
+        return ys[j + d]  # avoids a non-finite interpolation
+    slope = (ys[j + 1 + d] - ys[j + d]) / (xs[j + 1] - xs[j])
+    r = slope * (x - xs[j]) + ys[j + d]
+    if r != r:  # NaN one way: numpy tries the other
+        r = slope * (x - xs[j + 1]) + ys[j + 1 + d]
+        if r != r and ys[j + d] == ys[j + 1 + d]:
+            r = ys[j + d]
+    return r
+
+
+@njit(**_opts)
 def interp(x, xs, ys, lo, hi):
     """``runtime.lookup`` on the table ``xs[lo:hi]``, ``ys[lo:hi]``."""
-    return np.interp(x, xs[lo:hi], ys[lo:hi])
+    return interp_at(x, xs, ys, lo, hi, 0)
 
 
 @njit(**_opts)
 def extrapolate(x, xs, ys, lo, hi):
     """``runtime.lookup_extrapolate``."""
-    y = np.interp(x, xs[lo:hi], ys[lo:hi])
+    y = interp_at(x, xs, ys, lo, hi, 0)
     if hi - lo < 2:
         return y
     if x < xs[lo]:
@@ -108,7 +153,7 @@ def series(t, m, base, j, serx, sery, meta):
     yo = meta[j, 2]
     cols = meta[j, 3]
     if cols == 0:
-        return np.interp(t, serx[xo:xo + n], sery[yo:yo + n])
+        return interp_at(t, serx, sery, xo, xo + n, yo - xo)
     c = m if cols > 1 else 0
     if n == 1:
         return sery[yo + c]
