@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import SimulatorError
 from .fit import FitOptions, calibrate
 from .mdlfile import constant_value, read_elements, write_params_to_mdl
 from .records import load_calibrated_params, write_calibration
@@ -32,6 +33,15 @@ def model_constants(model: Path) -> dict[str, float]:
         if v is not None:
             out[name] = v
     return out
+
+
+def load_model_and_setup(model_path: Path, setup_path: Path | None):
+    """The engine's model and its calibration set-up (by default the one in its data folder)."""
+    import simulator
+
+    model = simulator.load(model_path)
+    setup = load_setup(setup_path or default_setup_path(model_path), model_path, model_constants(model_path))
+    return model, setup
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,10 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     try:
-        import simulator
-
-        model = simulator.load(a.model)
-        setup = load_setup(a.setup or default_setup_path(a.model), a.model, model_constants(a.model))
+        model, setup = load_model_and_setup(a.model, a.setup)
         if a.param:
             setup = setup.only(a.param)
         targets = read_targets(a.targets or setup.targets)
@@ -77,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         opts = FitOptions(maxiter=a.maxiter, popsize=a.popsize, seed=a.seed, until=until,
                           polish=not a.no_polish, start=start)
         result = calibrate(model, setup, targets, opts)
-    except (OSError, ValueError, simulator.SimulatorError) as exc:
+    except (OSError, ValueError, SimulatorError) as exc:
         print(f"innosim calibrate: {exc}", file=sys.stderr)
         return 2
     full, holdout = calibration_paths(a.model)

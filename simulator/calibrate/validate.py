@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import SimulatorError
 from .fit import simulate
 from .mdlfile import doc_field, read_elements
 from .metrics import mape, naive_trend, theil_decomposition, theil_u
 from .records import load_calibrated_params
-from .setup import default_setup_path, load_setup, read_targets
+from .setup import read_targets
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "WenQuanYi Zen Hei",
              "Microsoft YaHei", "SimHei", "PingFang SC")
@@ -132,20 +133,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the validation table, write validation.csv and validation.png."""
-    from .cli import calibration_paths, model_constants
+    from .cli import calibration_paths, load_model_and_setup
 
     a = _parser().parse_args(argv)
     try:
-        import simulator
-
-        model = simulator.load(a.model)
-        setup = load_setup(a.setup or default_setup_path(a.model), a.model, model_constants(a.model))
+        model, setup = load_model_and_setup(a.model, a.setup)
         if setup.holdout_until is None:
             raise ValueError(f"{setup.path}: [fit] holdout_until is not set")
         targets = read_targets(setup.targets)
         hold_path = a.holdout_params or calibration_paths(a.model)[1]
         holdout = load_calibrated_params(hold_path)
-    except (OSError, ValueError, simulator.SimulatorError) as exc:
+    except (OSError, ValueError, SimulatorError) as exc:
         print(f"innosim validate: {exc}", file=sys.stderr)
         return 2
     table = validation_table(model, targets, holdout, None, setup.holdout_until)
