@@ -216,7 +216,10 @@ class Evaluator:
 
     def evaluate(self, X) -> Scores:
         """Scores of the rows of X (S, D); rows scored before are not run again."""
-        X = np.atleast_2d(np.asarray(X, dtype=float))
+        X = np.asarray(X, dtype=float).reshape(-1, len(self.problem.decisions))
+        if not len(X):   # scipy asks for the energies of no feasible member at all
+            K, C = len(self.problem.objectives), len(self.problem.constraints)
+            return self._score(np.empty((0, self.n, K)), np.empty((0, self.n, C)))
         keys = [row.tobytes() for row in X]
         fresh_keys = [k for k in dict.fromkeys(keys) if k not in self._cache]
         if fresh_keys:
