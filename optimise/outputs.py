@@ -123,6 +123,14 @@ def compare_check(outcome: Outcome, comparison) -> pd.DataFrame:
     for p in outcome.packages:
         row = {"package": p.id, "peak_extra_fiscal_cost": float(summ.loc[p.id, "peak_extra_fiscal_cost"]),
                "budget_cap": summ.loc[p.id, "budget_cap"], "within_budget": summ.loc[p.id, "within_budget"]}
+        extra = comparison.costs[comparison.costs.scenario == p.id].groupby("time").extra_cost.sum()
+        for c in prob.constraints:
+            q = c.quantity
+            if q.fiscal == "yearly" and q.extra and c.sense == "max":
+                lo, hi = q.window or (extra.index.min(), extra.index.max())
+                peak = float(extra[(extra.index >= lo - 1e-9) & (extra.index <= hi + 1e-9)].max())
+                row[f"{c.name}: compare peak"] = peak
+                row[f"{c.name}: compare within"] = bool(peak <= c.bound + 1e-9)
         for k, o in enumerate(prob.objectives):
             q = o.quantity
             if q.variable and q.year is not None and q.variable in set(kpis.kpi):

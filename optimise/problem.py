@@ -46,6 +46,7 @@ A problem file looks like::
     seed = 1
     population = 30                     # candidates per generation
     generations = 60
+    # robust_generations = 10           # the robust search (default: generations)
     tolerance = 1e-7                    # differential evolution: relative spread of the population
     chunk_size = 5000                   # members per vectorised run
 
@@ -75,7 +76,7 @@ _QUANTITY = {"kpi", "fiscal", "year", "window", "aggregate", "extra"}
 _OBJECTIVE = _QUANTITY | {"direction", "name"}
 _CONSTRAINT = _QUANTITY | {"max", "min", "name"}
 _UNCERTAINTY = {"file", "draws", "seed", "measure", "threshold", "share", "only", "scheme"}
-_SEARCH = {"seed", "population", "generations", "tolerance", "chunk_size", "method", "polish"}
+_SEARCH = {"seed", "population", "generations", "robust_generations", "tolerance", "chunk_size", "method", "polish"}
 MAX_DRAWS = 100_000
 MAX_POPULATION = 10_000
 MAX_GENERATIONS = 100_000
@@ -176,6 +177,7 @@ class Search:
     chunk_size: int = 5000
     method: str = "auto"       # auto: differential evolution for one objective, NSGA-II for more
     polish: bool = False
+    robust_generations: int | None = None   # the robust search (default: generations)
 
 
 @dataclass(frozen=True)
@@ -441,7 +443,9 @@ def _search(raw, where: _Where, n_objectives: int) -> Search:
                   generations=_int(raw.get("generations", 60), where("generations", "search"), 1, MAX_GENERATIONS),
                   tolerance=tol, chunk_size=_int(raw.get("chunk_size", 5000), where("chunk_size", "search"),
                                                  1, 10_000_000),
-                  method=method, polish=polish)
+                  method=method, polish=polish,
+                  robust_generations=None if "robust_generations" not in raw else _int(
+                      raw["robust_generations"], where("robust_generations", "search"), 1, MAX_GENERATIONS))
 
 
 def _tables(data: dict, key: str, where: _Where) -> list:

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -111,8 +111,10 @@ def optimise(problem: Problem, model=None, *, compute: Compute | Executor | None
         robust = robust_ev = None
         if draws is not None:
             robust_ev = Evaluator(model, problem, draws=draws, executor=ex)
-            init = nominal.X if problem.method == "de" else None
-            robust = _search(robust_ev, problem, init=init, progress=progress, label="robust")
+            init = _robust_start(problem, nominal) if problem.method == "de" else None
+            gens = problem.search.robust_generations or problem.search.generations
+            robust_problem = replace(problem, search=replace(problem.search, generations=gens))
+            robust = _search(robust_ev, robust_problem, init=init, progress=progress, label="robust")
         packages = _packages(problem, nominal, robust, nominal_ev, robust_ev, pareto_packages)
         description = ex.description
     runs = nominal_ev.count.members + (robust_ev.count.members if robust_ev else 0)
@@ -126,6 +128,20 @@ def optimise(problem: Problem, model=None, *, compute: Compute | Executor | None
         meta.update(draws=u.draws, draw_seed=u.seed, measure=u.measure, share=u.share,
                     uncertain=list(u.spec.names))
     return Outcome(problem, nominal, robust, packages, draws, meta)
+
+
+def _robust_start(problem: Problem, nominal: SearchResult) -> np.ndarray:
+    """A fresh Latin hypercube population (the search's seed) holding the nominal optimum: the
+    nominal search's last population crowds around a point that may fail under uncertainty."""
+    from scipy.stats import qmc
+
+    dims = len(problem.decisions)
+    size = max(5, dims * max(2, -(-problem.search.population // dims)))
+    unit = qmc.LatinHypercube(d=dims, seed=problem.search.seed).random(size)
+    lows, highs = np.array(problem.bounds()).T
+    init = lows + unit * (highs - lows)
+    init[0] = nominal.X[nominal.best]
+    return init
 
 
 def _packages(problem, nominal, robust, nominal_ev, robust_ev, pareto_packages) -> list:
