@@ -32,7 +32,7 @@ A problem file looks like::
     min = 1000                          # a KPI floor (or max = ... for a ceiling)
 
     [fixed]                             # constants held in every run of the optimiser:
-    "Budget Ceiling Switch" = 0         # e.g. the model's own budget ceiling switched off
+    "Ceiling Switch" = 0                # e.g. the model's own budget ceiling switched off
 
     [uncertainty]                       # optional: robust optimisation
     file = "../model/uncertainties.toml"

@@ -152,7 +152,7 @@ def nsga2(ev: Evaluator, problem: Problem, *, progress: bool | None = None, labe
     class _Record(Callback):
         def notify(self, algorithm):
             F = algorithm.opt.get("F")
-            feas = algorithm.opt.get("feasible")
+            feas = np.ravel(algorithm.opt.get("CV")) <= 0
             best = float(np.min(F[:, 0])) * problem.objectives[0].sign if len(F) else float("nan")
             hist.record(int(algorithm.n_gen), best, float(np.mean(feas)) if len(feas) else 0.0)
 
