@@ -63,6 +63,8 @@ def _describe(outcome: Outcome, p: Package) -> str:
     prob = outcome.problem
     parts = [f"{o.name} = {p.nominal.values[0, 0, k]:.6g} at the model's parameters"
              for k, o in enumerate(prob.objectives)]
+    if not p.nominal.feasible[0]:
+        parts.append("it does NOT meet every constraint at the model's parameters (no candidate did)")
     if p.robust is not None:
         u = prob.uncertainty
         parts.append(f"over {u.draws} draws: {u.measure} {p.robust.objective[0, 0]:.6g}, within every constraint "

@@ -54,16 +54,16 @@ Every error names the file, the line of the table or key where it is known, and 
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from policies import Catalogue, Lever, load_catalogue
 from simulator.names import suggest
 from simulator.outputs import name_problem
-from simulator.tomlfile import finite_number, read_toml, short
+from simulator.tomlfile import read_toml, short
 
 from .errors import ProblemError
+from .locate import Lines, Where, bilingual, check_keys, number, pair, whole
 
 MEASURES = ("mean", "p10", "max_regret", "satisficing")
 FISCAL = ("yearly", "cumulative")
@@ -205,90 +205,9 @@ class Problem:
         return [(d.low, d.high) for d in self.decisions]
 
 
-# ----------------------------------------------------------------------------- locating keys
-class _Lines:
-    """Line numbers of tables and keys in the TOML text, so that messages can point at them."""
-
-    _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
-
-    def __init__(self, text: str):
-        self.lines = text.splitlines()
-        self.headers: list[tuple[int, str]] = []   # (line number, table name)
-        for n, line in enumerate(self.lines, 1):
-            m = self._HEADER.match(line)
-            if m:
-                self.headers.append((n, m.group(1).strip()))
-
-    def table(self, name: str, index: int = 0) -> int | None:
-        found = [n for n, t in self.headers if t == name]
-        return found[index] if index < len(found) else None
-
-    def key(self, key: str, table: str | None = None, index: int = 0) -> int | None:
-        start = self.table(table, index) if table else 0
-        if table and start is None:
-            return None
-        following = [n for n, _ in self.headers if n > (start or 0)]
-        stop = following[0] if following else len(self.lines) + 1
-        pattern = re.compile(r'^\s*"?' + re.escape(key) + r'"?\s*=')
-        for n in range((start or 0) + 1, stop):
-            if pattern.match(self.lines[n - 1]):
-                return n
-        return start
-
-
-class _Where:
-    def __init__(self, path: Path, lines: _Lines):
-        self.path, self.lines = path, lines
-
-    def __call__(self, key: str | None = None, table: str | None = None, index: int = 0) -> str:
-        line = self.lines.key(key, table, index) if key else (self.lines.table(table, index) if table else None)
-        at = f"{self.path}:{line}" if line else str(self.path)
-        what = f"[[{table}]] #{index + 1}" if table in ("lever", "objective", "constraint") else \
-            (f"[{table}]" if table else "")
-        return f"{at}: {what}{'.' if what and key else ''}{key or ''}".rstrip(": ")
-
-
-def _keys(table, allowed: set, where: _Where, name: str | None, index: int = 0) -> None:
-    if not isinstance(table, dict):
-        raise ProblemError(f"{where(None, name, index)}: must be a table, got {short(table)}")
-    for key in table:
-        if key not in allowed:
-            raise ProblemError(f"{where(key, name, index)}: unknown key {key!r}.{suggest(key, sorted(allowed))}")
-
-
-def _num(value, where: str) -> float:
-    return finite_number(value, where, ProblemError)
-
-
-def _int(value, where: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ProblemError(f"{where} must be a whole number from {low:,} to {high:,}, got {short(value)}")
-    return value
-
-
-def _pair(value, where: str) -> tuple[float, float]:
-    if not (isinstance(value, list) and len(value) == 2):
-        raise ProblemError(f"{where} must be [first, last], got {short(value)}")
-    a, b = (_num(v, where) for v in value)
-    if a > b:
-        raise ProblemError(f"{where} = [{a:g}, {b:g}]: the first value is above the last")
-    return a, b
-
-
-def _text(value, default: str, where: str) -> dict:
-    if value is None:
-        return {"zh": default, "en": default}
-    if isinstance(value, str):
-        return {"zh": value, "en": value}
-    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()) and set(value) <= {"zh", "en"}:
-        en = value.get("en") or value.get("zh") or default
-        return {"zh": value.get("zh") or en, "en": en}
-    raise ProblemError(f"{where} must be text or {{ zh = ..., en = ... }}, got {short(value)}")
-
-
 # ----------------------------------------------------------------------------- parsing
-def _decision(raw, n: int, cat: Catalogue, where: _Where) -> Decision:
-    _keys(raw, _LEVER, where, "lever", n)
+def _decision(raw, n: int, cat: Catalogue, where: Where) -> Decision:
+    check_keys(raw, _LEVER, where, "lever", n)
     if "id" not in raw:
         raise ProblemError(f"{where(None, 'lever', n)}: missing key 'id' (a lever of {cat.path.name})")
     lid = raw["id"]
@@ -299,38 +218,38 @@ def _decision(raw, n: int, cat: Catalogue, where: _Where) -> Decision:
     lever = cat.levers[lid]
     low, high = lever.low, lever.high
     if "range" in raw:
-        low, high = _pair(raw["range"], where("range", "lever", n))
+        low, high = pair(raw["range"], where("range", "lever", n))
         if low < lever.low or high > lever.high:
             raise ProblemError(f"{where('range', 'lever', n)} = [{low:g}, {high:g}] leaves the catalogue's range "
                                f"[{lever.low:g}, {lever.high:g}] {lever.unit} of {lid!r}")
         if low == high:
             raise ProblemError(f"{where('range', 'lever', n)}: low equals high; a fixed lever is no decision "
                                "(set it in a scenario instead)")
-    start = _num(raw.get("start", cat.default_start), where("start", "lever", n))
-    ramp = _num(raw.get("ramp", 0.0), where("ramp", "lever", n))
+    start = number(raw.get("start", cat.default_start), where("start", "lever", n))
+    ramp = number(raw.get("ramp", 0.0), where("ramp", "lever", n))
     if ramp < 0:
         raise ProblemError(f"{where('ramp', 'lever', n)} = {ramp:g} must not be negative")
     end = raw.get("end")
     if end is not None:
-        end = _num(end, where("end", "lever", n))
+        end = number(end, where("end", "lever", n))
         if end < start + ramp:
             raise ProblemError(f"{where('end', 'lever', n)} = {end:g} is before the ramp is complete "
                                f"(start {start:g} + ramp {ramp:g})")
     return Decision(lever, low, high, start, ramp, end)
 
 
-def _quantity(raw: dict, kind: str, n: int, cat: Catalogue, where: _Where) -> Quantity:
+def _quantity(raw: dict, kind: str, n: int, cat: Catalogue, where: Where) -> Quantity:
     has_kpi, has_fiscal = "kpi" in raw, "fiscal" in raw
     if has_kpi == has_fiscal:
         raise ProblemError(f"{where(None, kind, n)}: give either 'kpi' (a model variable) or 'fiscal' "
                            f"({' or '.join(map(repr, FISCAL))})")
     year = window = None
     if "year" in raw:
-        year = _num(raw["year"], where("year", kind, n))
+        year = number(raw["year"], where("year", kind, n))
     if "window" in raw:
         if year is not None:
             raise ProblemError(f"{where('window', kind, n)}: give either 'year' or 'window', not both")
-        window = _pair(raw["window"], where("window", kind, n))
+        window = pair(raw["window"], where("window", kind, n))
     aggregate = raw.get("aggregate", "sum")
     if aggregate not in AGGREGATES:
         raise ProblemError(f"{where('aggregate', kind, n)} must be one of {', '.join(AGGREGATES)}, got {short(aggregate)}")
@@ -355,8 +274,8 @@ def _quantity(raw: dict, kind: str, n: int, cat: Catalogue, where: _Where) -> Qu
     return Quantity(variable=var, year=year, window=window, aggregate=aggregate)
 
 
-def _objective(raw, n: int, cat: Catalogue, where: _Where) -> Objective:
-    _keys(raw, _OBJECTIVE, where, "objective", n)
+def _objective(raw, n: int, cat: Catalogue, where: Where) -> Objective:
+    check_keys(raw, _OBJECTIVE, where, "objective", n)
     q = _quantity(raw, "objective", n, cat, where)
     default = "minimise" if q.fiscal else (cat.kpis[q.variable].direction if q.variable in cat.kpis else "maximise")
     direction = raw.get("direction", default)
@@ -368,24 +287,24 @@ def _objective(raw, n: int, cat: Catalogue, where: _Where) -> Objective:
     return Objective(q, direction, name)
 
 
-def _constraint(raw, n: int, cat: Catalogue, where: _Where) -> Constraint:
-    _keys(raw, _CONSTRAINT, where, "constraint", n)
+def _constraint(raw, n: int, cat: Catalogue, where: Where) -> Constraint:
+    check_keys(raw, _CONSTRAINT, where, "constraint", n)
     q = _quantity(raw, "constraint", n, cat, where)
     if ("max" in raw) == ("min" in raw):
         raise ProblemError(f"{where(None, 'constraint', n)}: give exactly one of 'max' (a budget or ceiling) "
                            "and 'min' (a floor)")
     sense = "max" if "max" in raw else "min"
-    bound = _num(raw[sense], where(sense, "constraint", n))
+    bound = number(raw[sense], where(sense, "constraint", n))
     name = raw.get("name", f"{q.label()} {'<=' if sense == 'max' else '>='} {bound:g}")
     if not isinstance(name, str):
         raise ProblemError(f"{where('name', 'constraint', n)} must be text")
     return Constraint(q, sense, bound, name)
 
 
-def _uncertainty(raw, path: Path, model, where: _Where, n_objectives: int) -> Uncertainty:
+def _uncertainty(raw, path: Path, model, where: Where, n_objectives: int) -> Uncertainty:
     from sensitivity import load_uncertainties
 
-    _keys(raw, _UNCERTAINTY, where, "uncertainty")
+    check_keys(raw, _UNCERTAINTY, where, "uncertainty")
     if "file" not in raw:
         raise ProblemError(f"{where(None, 'uncertainty')}: missing key 'file' (an uncertainty file)")
     file = raw["file"]
@@ -400,8 +319,8 @@ def _uncertainty(raw, path: Path, model, where: _Where, n_objectives: int) -> Un
             spec = spec.select(only)
         except KeyError as exc:
             raise ProblemError(f"{where('only', 'uncertainty')}: {exc.args[0]}") from None
-    draws = _int(raw.get("draws", 200), where("draws", "uncertainty"), 1, MAX_DRAWS)
-    seed = _int(raw.get("seed", 0), where("seed", "uncertainty"), 0, 2**32 - 1)
+    draws = whole(raw.get("draws", 200), where("draws", "uncertainty"), 1, MAX_DRAWS)
+    seed = whole(raw.get("seed", 0), where("seed", "uncertainty"), 0, 2**32 - 1)
     measure = raw.get("measure", "mean")
     if measure not in MEASURES:
         raise ProblemError(f"{where('measure', 'uncertainty')} must be one of {', '.join(MEASURES)}, got {short(measure)}")
@@ -412,10 +331,10 @@ def _uncertainty(raw, path: Path, model, where: _Where, n_objectives: int) -> Un
                                "objective level a package must reach")
         if n_objectives != 1:
             raise ProblemError(f"{where('measure', 'uncertainty')}: 'satisficing' scores one objective")
-        threshold = _num(raw["threshold"], where("threshold", "uncertainty"))
+        threshold = number(raw["threshold"], where("threshold", "uncertainty"))
     elif "threshold" in raw:
         raise ProblemError(f"{where('threshold', 'uncertainty')}: only measure 'satisficing' uses a threshold")
-    share = _num(raw.get("share", 1.0), where("share", "uncertainty"))
+    share = number(raw.get("share", 1.0), where("share", "uncertainty"))
     if not 0 < share <= 1:
         raise ProblemError(f"{where('share', 'uncertainty')} = {share:g} must be in (0, 1]")
     scheme = raw.get("scheme", "random")
@@ -424,31 +343,31 @@ def _uncertainty(raw, path: Path, model, where: _Where, n_objectives: int) -> Un
     return Uncertainty(spec, draws, seed, measure, threshold, share, scheme)
 
 
-def _search(raw, where: _Where, n_objectives: int) -> Search:
-    _keys(raw, _SEARCH, where, "search")
+def _search(raw, where: Where, n_objectives: int) -> Search:
+    check_keys(raw, _SEARCH, where, "search")
     method = raw.get("method", "auto")
     if method not in ("auto", "de", "nsga2"):
         raise ProblemError(f"{where('method', 'search')} must be 'auto', 'de' or 'nsga2', got {short(method)}")
     if method == "de" and n_objectives > 1:
         raise ProblemError(f"{where('method', 'search')}: differential evolution takes one objective; "
                            f"this problem has {n_objectives} (use 'nsga2')")
-    tol = _num(raw.get("tolerance", 1e-7), where("tolerance", "search"))
+    tol = number(raw.get("tolerance", 1e-7), where("tolerance", "search"))
     if tol < 0:
         raise ProblemError(f"{where('tolerance', 'search')} must not be negative")
     polish = raw.get("polish", False)
     if not isinstance(polish, bool):
         raise ProblemError(f"{where('polish', 'search')} must be true or false")
-    return Search(seed=_int(raw.get("seed", 1), where("seed", "search"), 0, 2**32 - 1),
-                  population=_int(raw.get("population", 30), where("population", "search"), 4, MAX_POPULATION),
-                  generations=_int(raw.get("generations", 60), where("generations", "search"), 1, MAX_GENERATIONS),
-                  tolerance=tol, chunk_size=_int(raw.get("chunk_size", 5000), where("chunk_size", "search"),
+    return Search(seed=whole(raw.get("seed", 1), where("seed", "search"), 0, 2**32 - 1),
+                  population=whole(raw.get("population", 30), where("population", "search"), 4, MAX_POPULATION),
+                  generations=whole(raw.get("generations", 60), where("generations", "search"), 1, MAX_GENERATIONS),
+                  tolerance=tol, chunk_size=whole(raw.get("chunk_size", 5000), where("chunk_size", "search"),
                                                  1, 10_000_000),
                   method=method, polish=polish,
-                  robust_generations=None if "robust_generations" not in raw else _int(
+                  robust_generations=None if "robust_generations" not in raw else whole(
                       raw["robust_generations"], where("robust_generations", "search"), 1, MAX_GENERATIONS))
 
 
-def _tables(data: dict, key: str, where: _Where) -> list:
+def _tables(data: dict, key: str, where: Where) -> list:
     value = data.get(key, [])
     if not isinstance(value, list):
         raise ProblemError(f"{where(key)}: write it as an array of tables [[{key}]]")
@@ -466,11 +385,11 @@ def load_problem(path: str | Path, *, model=None, catalogue: Catalogue | None = 
     path = Path(path)
     data = read_toml(path, "optimisation problem", ProblemError)
     try:
-        text = path.read_text(encoding="utf-8")
+        source = path.read_text(encoding="utf-8")
     except OSError:
-        text = ""
-    where = _Where(path, _Lines(text))
-    _keys(data, _TOP, where, None)
+        source = ""
+    where = Where(path, Lines(source))
+    check_keys(data, _TOP, where, None)
     pid = data.get("id", path.stem)
     problem = name_problem(pid) if isinstance(pid, str) else "must be text"
     if problem:
@@ -516,14 +435,14 @@ def load_problem(path: str | Path, *, model=None, catalogue: Catalogue | None = 
     search = _search(data.get("search", {}), where, len(objectives))
     prob = Problem(id=pid, path=path, model_path=model_path, catalogue=catalogue, decisions=decisions,
                    objectives=objectives, constraints=constraints, fixed=fixed, uncertainty=unc,
-                   search=search, name=_text(data.get("name"), pid, where("name")),
-                   description=_text(data.get("description"), "", where("description")))
+                   search=search, name=bilingual(data.get("name"), pid, where("name")),
+                   description=bilingual(data.get("description"), "", where("description")))
     _check_years(prob, model, where)
     _check_variables(prob, model, where)
     return prob
 
 
-def _fixed(raw, model, cat: Catalogue, decisions, where: _Where) -> dict:
+def _fixed(raw, model, cat: Catalogue, decisions, where: Where) -> dict:
     if not isinstance(raw, dict):
         raise ProblemError(f"{where(None, 'fixed')}: must be a table of constant = value")
     out = {}
@@ -535,11 +454,11 @@ def _fixed(raw, model, cat: Catalogue, decisions, where: _Where) -> dict:
                                f"{suggest(name, list(model.variables)) if var is None else ''}")
         if name in {d.lever.constant for d in decisions}:
             raise ProblemError(f"{where(name, 'fixed')}: {name!r} is a decision lever; it cannot be fixed too")
-        out[name] = _num(value, where(name, "fixed"))
+        out[name] = number(value, where(name, "fixed"))
     return out
 
 
-def _check_years(prob: Problem, model, where: _Where) -> None:
+def _check_years(prob: Problem, model, where: Where) -> None:
     t0, tf = float(model.control["initial_time"]), float(model.control["final_time"])
     for kind, items in (("objective", prob.objectives), ("constraint", prob.constraints)):
         for n, item in enumerate(items):
@@ -554,7 +473,7 @@ def _check_years(prob: Problem, model, where: _Where) -> None:
                 raise ProblemError(f"{where(key, 'lever', n)} = {y:g} is outside the run {t0:g}-{tf:g}")
 
 
-def _check_variables(prob: Problem, model, where: _Where) -> None:
+def _check_variables(prob: Problem, model, where: Where) -> None:
     for kind, items in (("objective", prob.objectives), ("constraint", prob.constraints)):
         for n, item in enumerate(items):
             var = item.quantity.variable

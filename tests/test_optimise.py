@@ -164,3 +164,16 @@ def test_every_robust_measure_scores_the_same_draws(model, measure, threshold):
     else:
         assert robust.objective[0, 0] >= 0.0     # regret against the best package found in each draw
     assert out.robust.history.generation.tolist() == list(range(1, len(out.robust.history) + 1))
+
+
+def test_a_dask_cluster_scores_candidates_like_this_process(model):
+    pytest.importorskip("distributed")
+    from sensitivity.distributed import Compute, executor
+
+    p = problem("robust.toml", model, chunk_size=20)
+    draws = optimise.draws_of(dataclasses.replace(p, uncertainty=dataclasses.replace(p.uncertainty, draws=10)))
+    X = np.array([[20.0, 50.0, 5.0], [30.0, 40.0, 20.0], [10.0, 10.0, 10.0], [60.0, 5.0, 0.0]])
+    here = optimise.Evaluator(model, p, draws=draws, executor=Executor()).evaluate(X)
+    with executor(Compute(workers=2, processes=False)) as ex:
+        there = optimise.Evaluator(model, p, draws=draws, executor=ex).evaluate(X)
+    assert np.array_equal(here.values, there.values) and np.array_equal(here.slack, there.slack)
