@@ -131,16 +131,22 @@ def optimise(problem: Problem, model=None, *, compute: Compute | Executor | None
 
 
 def _robust_start(problem: Problem, nominal: SearchResult) -> np.ndarray:
-    """A fresh Latin hypercube population (the search's seed) holding the nominal optimum: the
-    nominal search's last population crowds around a point that may fail under uncertainty."""
+    """The robust search's first population: the nominal optimum, packages on the way to it from
+    the baseline package (under uncertainty a budget usually binds earlier on that way), and a
+    Latin hypercube (the search seed) for the rest. The nominal search's last population crowds
+    around a point that may fail under uncertainty."""
     from scipy.stats import qmc
 
     dims = len(problem.decisions)
     size = max(5, dims * max(2, -(-problem.search.population // dims)))
-    unit = qmc.LatinHypercube(d=dims, seed=problem.search.seed).random(size)
     lows, highs = np.array(problem.bounds()).T
-    init = lows + unit * (highs - lows)
-    init[0] = nominal.X[nominal.best]
+    init = lows + qmc.LatinHypercube(d=dims, seed=problem.search.seed).random(size) * (highs - lows)
+    best = nominal.X[nominal.best]
+    base = np.clip([d.lever.baseline for d in problem.decisions], lows, highs)
+    way = size // 2
+    init[0] = best
+    for i, t in enumerate(np.linspace(0.3, 0.95, way - 1) if way > 1 else []):
+        init[1 + i] = base + t * (best - base)
     return init
 
 
