@@ -17,7 +17,7 @@ def add_commands(sub) -> None:
     p = sub.add_parser("optimise", help="best lever package under a budget; robust packages; Pareto fronts",
                        description="Search the lever package that a problem file asks for (scipy's differential "
                                    "evolution for one objective, pymoo's NSGA-II for several), write the packages as "
-                                   "scenario files that innosim compare runs, charts and report.html.")
+                                   "scenario files that innosim compare runs, charts and index.html.")
     p.add_argument("problem", help="problem file (.toml): levers, objectives, constraints, optional uncertainty")
     p.add_argument("--out", default=None, help="output folder (default out/optimise-<problem id>); its previous "
                    "results are replaced, and _COMPLETE.json is written last")
