@@ -96,3 +96,23 @@ def test_the_cli_writes_packages_and_report(tmp_path, capsys):
     assert (out / "packages" / "p-nominal.toml").is_file()
     for name in ("index.html", "packages.csv", "levers.csv", "convergence.png", "compare_check.csv"):
         assert (out / name).is_file(), name
+
+
+def test_every_bundled_problem_file_loads_against_its_model():
+    from conftest import model_info
+
+    import simulator
+    from innosim.registry import load_registry
+
+    found = 0
+    for name in load_registry().names:
+        info = model_info(name)
+        files = sorted((info.folder / "problems").glob("*.toml"))
+        if not files:
+            continue
+        model = simulator.load(info.path)
+        for path in files:
+            p = optimise.load_problem(path, model=model)
+            assert p.decisions and p.objectives, path
+            found += 1
+    assert found >= 2
