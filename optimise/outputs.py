@@ -155,10 +155,17 @@ def plot_convergence(outcome: Outcome) -> Figure:
     """Best objective per generation of each search (robust: the robust measure)."""
     fig = _figure()
     ax = fig.add_subplot()
-    for label, res in (("nominal", outcome.nominal), ("robust", outcome.robust)):
+    unc = outcome.problem.uncertainty
+    labels = (("nominal", outcome.nominal, "model's parameters"),
+              ("robust", outcome.robust, f"{unc.measure} over {unc.draws} draws" if unc else ""))
+    for label, res, what in labels:
         if res is not None and len(res.history):
             h = res.history
-            ax.plot(h.generation, h.best_objective, marker=".", label=f"{label} ({res.method})")
+            line, = ax.plot(h.generation, h.best_objective, label=f"{label}: {what}")
+            bad = h.feasible_share < 1
+            if bad.any():   # scipy's best member may still break a constraint early on
+                ax.plot(h.generation[bad], h.best_objective[bad], "x", color=line.get_color(),
+                        label=f"{label}: best breaks a constraint")
     o = outcome.problem.objectives[0]
     ax.set_xlabel("generation")
     ax.set_ylabel(o.name)
