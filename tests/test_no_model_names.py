@@ -27,11 +27,11 @@ import pytest
 from conftest import FLAGSHIP, SYMBIOSIS, model_info
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERIC = ("simulator", "policies", "sensitivity", "dashboard", "innosim")
+GENERIC = ("simulator", "policies", "sensitivity", "optimise", "dashboard", "innosim")
 SUFFIXES = {".py", ".js", ".html", ".css", ".toml", ".md", ".txt", ".json"}
 CONTROL = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER", "Time"}
 RESERVED_SCENARIOS = {"baseline"}
-CONVENTIONS = {"levers.toml", "scenarios", "uncertainties.toml", "exercises.toml", "assumptions.toml",
+CONVENTIONS = {"levers.toml", "scenarios", "problems", "uncertainties.toml", "exercises.toml", "assumptions.toml",
                "model.toml", "calibration_setup.toml", "calibration.toml", "calibration_holdout.toml",
                "targets.csv", "calibration.png", "validation.png"}
 MIN_LENGTH = 4
