@@ -17,8 +17,9 @@ SEARCH_MEMBERS = 8  # members of an ensemble the strongest-path search looks at
 
 @dataclass(frozen=True)
 class Loop:
-    """A feedback loop: ``id`` ("R3", "B1"; "L2" when its polarity changes), readable ``name``,
-    ``polarity`` ("+", "-" or "±"), its variables in causal order (the first one again closes it)."""
+    """A feedback loop: ``id`` ("R3", "B1"; "L2" when a link's polarity changes, "U1" when a link
+    never transmitted in the run that was probed), readable ``name``, ``polarity`` ("+", "-",
+    "±" or "?"), its variables in causal order (the first one again closes it)."""
 
     id: str
     name: str
@@ -57,7 +58,9 @@ class LoopSet:
 
 
 def _polarity(signs: list[str]) -> str:
-    if any(s in ("±", "0") for s in signs):
+    if "?" in signs:
+        return "?"
+    if "±" in signs:
         return "±"
     return "-" if sum(s == "-" for s in signs) % 2 else "+"
 
@@ -85,13 +88,14 @@ def find_loops(model: Model, params: dict | None = None, *, method: str = "euler
     links = sorted({(a, b) for c in found for a, b in zip(c, c[1:] + c[:1])})
     pol = dict(zip(links, sc.link_polarities(ev, _first_members(traj, SEARCH_MEMBERS), links)))
     loops = []
-    counters = {"+": 0, "-": 0, "±": 0}
+    counters = {"+": 0, "-": 0, "±": 0, "?": 0}
     for c in found:
         p = _polarity([pol[(a, b)] for a, b in zip(c, c[1:] + c[:1])])
         counters[p] += 1
-        lid = {"+": "R", "-": "B", "±": "L"}[p] + str(counters[p])
+        lid = {"+": "R", "-": "B", "±": "L", "?": "U"}[p] + str(counters[p])
         variables = tuple(structure.names[n] for n in c)
-        loops.append(Loop(id=lid, name=" → ".join(variables[:3]) + (" …" if len(variables) > 3 else ""),
+        name = " → ".join(variables[:3]) + (" …" if len(variables) > 3 else " ↺" if len(variables) == 1 else "")
+        loops.append(Loop(id=lid, name=name,
                           polarity=p, variables=variables, nodes=tuple(c)))
     ls = LoopSet(structure=structure, loops=loops, search=search, link_polarity=pol)
     if names:
@@ -181,7 +185,10 @@ def score_loops(model: Model, loopset: LoopSet, params: dict | None = None, *, m
                              "compute as a changing variable") from None
     links = sorted({(a, b) for c in loops_nodes for a, b in zip(c, c[1:] + c[:1])})
     row = {lk: i for i, lk in enumerate(links)}
-    ls = sc.link_scores(ev, traj, links)
+    names = loopset.structure.names
+    pol = {(by_name[names[a]], by_name[names[b]]): p for (a, b), p in loopset.link_polarity.items()
+           if names[a] in by_name and names[b] in by_name}
+    ls = sc.link_scores(ev, traj, links, pol)
     loop_rows = [[row[(a, b)] for a, b in zip(c, c[1:] + c[:1])] for c in loops_nodes]
     s = sc.loop_scores(ls, loop_rows)
     return LoopScores(loops=loopset.loops, times=traj.times, score=s, relative=sc.relative(s))

@@ -18,9 +18,6 @@ from .graph import Node
 from .partial import Evaluators, environment, euler_step
 from .trajectory import Trajectory
 
-PROBE = 1e-6  # relative size of the nudge that reads a link's polarity
-
-
 def _total(a: np.ndarray, m: int) -> np.ndarray:
     """Sum over the cells of an array shaped (*cells, members) -> (members,)."""
     a = np.asarray(a, dtype=float)
@@ -36,9 +33,23 @@ def _by_target(links: list[tuple[Node, Node]]) -> dict[Node, list[int]]:
     return out
 
 
-def link_scores(ev: Evaluators, traj: Trajectory, links: list[tuple[Node, Node]]) -> np.ndarray:
-    """Scores of ``links`` (source, target) at every save time: shape (link, time, member)."""
+def _cells(a: np.ndarray, m: int) -> np.ndarray:
+    """An array shaped (*cells, members) as (cells, members)."""
+    a = np.asarray(a, dtype=float)
+    if a.ndim <= 1:
+        return np.broadcast_to(a, (m,)).reshape(1, m)
+    return a.reshape(-1, a.shape[-1])
+
+
+def link_scores(ev: Evaluators, traj: Trajectory, links: list[tuple[Node, Node]],
+                polarity: dict | None = None) -> np.ndarray:
+    """Scores of ``links`` (source, target) at every save time: shape (link, time, member).
+
+    Magnitude ``sum_c |Δ_x z_c| / sum_c |Δz_c|`` over the target's cells (the method's
+    ``|Δ_x z / Δz|`` for a scalar); sign the link's polarity where ``polarity`` gives "+" or "-",
+    else the sign of the summed partial change over the summed change of x."""
     m = traj.members
+    polarity = polarity or {}
     out = np.zeros((len(links), len(traj.times), m))
     groups = _by_target(links)
     with np.errstate(all="ignore"):
@@ -47,43 +58,77 @@ def link_scores(ev: Evaluators, traj: Trajectory, links: list[tuple[Node, Node]]
             y1 = euler_step(traj.prog, t, traj.y[k], traj.dt, traj.point)
             new = environment(traj.prog, t + traj.dt, y1, traj.point)
             for z, rows in groups.items():
-                z0 = ev(z, t, old, traj.point)
-                dz = _total(ev(z, t + traj.dt, new, traj.point) - z0, m)
+                z0 = _cells(ev(z, t, old, traj.point), m)
+                dz = np.abs(_cells(ev(z, t + traj.dt, new, traj.point), m) - z0).sum(axis=0)
                 for i in rows:
                     x = links[i][0]
                     names = ev.source_names(x)
                     mix = dict(old)
                     mix.update({n: new[n] for n in names})
-                    dxz = _total(ev(z, t, mix, traj.point) - z0, m)
+                    dxz = _cells(ev(z, t, mix, traj.point), m) - z0
                     dx = _total(np.asarray(new[names[0]]) - np.asarray(old[names[0]]), m)
-                    s = np.abs(dxz / dz) * np.sign(dxz) * np.sign(dx)
-                    out[i, k] = np.where((dz != 0) & (dx != 0) & np.isfinite(s), s, 0.0)
+                    sign = {"+": 1.0, "-": -1.0}.get(polarity.get(links[i]))
+                    if sign is None:
+                        sign = np.sign(dxz.sum(axis=0)) * np.sign(dx)
+                    s = np.abs(dxz).sum(axis=0) / dz * sign
+                    out[i, k] = np.where((dz > 0) & (dx != 0) & np.isfinite(s), s, 0.0)
     return out
+
+
+# relative nudges tried in turn until a link shows its sign: small ones read the derivative at the
+# run's values; large ones (either way) reach a gate or a ceiling that the run never crossed
+PROBES = (1e-6, 1e-3, 1e-1, 1.0, -0.5, 10.0, -0.9)
 
 
 def link_polarities(ev: Evaluators, traj: Trajectory, links: list[tuple[Node, Node]]) -> list[str]:
     """Each link's polarity from the sign of the partial derivative, probed at every save time and
-    member: "+" or "-" when the sign never changes, "±" when it does, "0" when never seen."""
+    member: "+" or "-" when the sign never changes, "±" when it does, "?" when no probe moved the
+    target. Small nudges come first; only a link they cannot move is nudged further (by up to
+    tenfold, either way), to read a gate or ceiling that the run never reaches. An array source is nudged one element at a
+    time; when source and target have the same shape only the same element of the target is read
+    (the loops through arrays run element by element)."""
+    result = ["?"] * len(links)  # never moved by any probe
+    todo = list(range(len(links)))
+    for probe in PROBES:
+        signs = _probe(ev, traj, [links[i] for i in todo], probe)
+        for i, (p, n) in zip(todo, signs):
+            result[i] = "±" if p and n else "+" if p else "-" if n else "?"
+        todo = [i for i in todo if result[i] == "?"]
+        if not todo:
+            break
+    return result
+
+
+def _probe(ev: Evaluators, traj: Trajectory, links, probe: float) -> list[tuple[bool, bool]]:
     m = traj.members
     pos = np.zeros(len(links), dtype=bool)
     neg = np.zeros(len(links), dtype=bool)
-    groups = _by_target(links)
     with np.errstate(all="ignore"):
         for k, t in enumerate(traj.times):
             old = environment(traj.prog, t, traj.y[k], traj.point)
-            for z, rows in groups.items():
-                z0 = ev(z, t, old, traj.point)
-                for i in rows:
+            base: dict = {}
+            for i, (x, z) in enumerate(links):
+                if z not in base:
+                    base[z] = _cells(ev(z, t, old, traj.point), m)
+                z0 = base[z]
+                names = ev.source_names(x)
+                shape = np.shape(old[names[0]])
+                xs = {n: np.array(np.broadcast_to(np.asarray(old[n], dtype=float), shape)) for n in names}
+                ncell = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+                for c in range(ncell):
                     mix = dict(old)
-                    for n in ev.source_names(links[i][0]):
-                        v = np.asarray(old[n], dtype=float)
-                        mix[n] = v + PROBE * np.maximum(np.abs(v), 1.0)
-                    d = _total(ev(z, t, mix, traj.point) - z0, m)
-                    d = d[np.isfinite(d)]
-                    scale = PROBE * 1e-6 * max(1.0, float(np.max(np.abs(_total(z0, m)))))
-                    pos[i] |= bool(np.any(d > scale))
-                    neg[i] |= bool(np.any(d < -scale))
-    return ["±" if p and n else "+" if p else "-" if n else "0" for p, n in zip(pos, neg)]
+                    for n, v in xs.items():
+                        w = v.reshape(ncell, -1).copy()
+                        w[c] += probe * np.maximum(np.abs(w[c]), 1.0)
+                        mix[n] = w.reshape(shape)
+                    d = _cells(ev(z, t, mix, traj.point), m) - z0
+                    if ncell > 1 and d.shape[0] == ncell:
+                        d = d[c:c + 1]
+                    tol = 1e-12 * np.maximum(np.abs(z0), 1e-300)
+                    up, down = bool(np.any(d > tol)), bool(np.any(d < -tol))
+                    pos[i] |= up if probe > 0 else down
+                    neg[i] |= down if probe > 0 else up
+    return list(zip(pos, neg))
 
 
 def loop_scores(link_score: np.ndarray, loops: list[list[int]]) -> np.ndarray:
