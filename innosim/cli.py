@@ -11,7 +11,7 @@ import sys
 
 from simulator.clitools import Parser, debug_requested, guarded
 
-from .commands import engine, policy
+from .commands import engine, loops, policy
 
 # subcommands whose argument parsing lives in their own module (argv is passed on unchanged)
 DELEGATED = {
@@ -32,6 +32,7 @@ def build_parser() -> Parser:
     sub = p.add_subparsers(dest="command", required=True)
     engine.add_commands(sub)
     policy.add_commands(sub)
+    loops.add_commands(sub)
     for name, help_text in DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)
     return p
