@@ -94,7 +94,7 @@ def find_loops(model: Model, params: dict | None = None, *, method: str = "euler
         counters[p] += 1
         lid = {"+": "R", "-": "B", "±": "L", "?": "U"}[p] + str(counters[p])
         variables = tuple(structure.names[n] for n in c)
-        name = " → ".join(variables[:3]) + (" …" if len(variables) > 3 else " ↺" if len(variables) == 1 else "")
+        name = _name(structure, c)
         loops.append(Loop(id=lid, name=name,
                           polarity=p, variables=variables, nodes=tuple(c)))
     ls = LoopSet(structure=structure, loops=loops, search=search, link_polarity=pol)
@@ -103,6 +103,18 @@ def find_loops(model: Model, params: dict | None = None, *, method: str = "euler
 
         ls = apply_names(ls, names)
     return ls
+
+
+def _name(structure: Structure, nodes: tuple) -> str:
+    """A loop's readable name: the stocks it runs through, in order (its variables when it has
+    fewer than two stocks), and its length."""
+    stocks = [structure.names[n] for n in nodes if structure.is_stock(n)]
+    if len(nodes) == 1:
+        return f"{structure.names[nodes[0]]} ↺"
+    shown = stocks if len(stocks) >= 2 else [structure.names[n] for n in nodes]
+    if len(shown) > 5:
+        shown = shown[:5] + ["…"]
+    return " → ".join(shown) + f" ({len(nodes)} links)"
 
 
 def _first_members(traj: Trajectory, n: int) -> Trajectory:

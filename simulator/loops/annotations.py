@@ -142,7 +142,7 @@ def apply_names(loopset, documented: list[Documented]):
     for lp in loopset.loops:
         doc = named.get(id(lp))
         if doc is not None:
-            loops.append(dataclasses.replace(lp, id=doc.id, name=f"{doc.id} {doc.name}"))
+            loops.append(dataclasses.replace(lp, id=doc.id, name=doc.name))
             continue
         letter = re.match(r"[A-Za-z]+", lp.id).group(0)
         top[letter] = top.get(letter, 0) + 1
