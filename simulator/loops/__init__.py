@@ -11,8 +11,9 @@
 
 See docs/loops.md.
 """
-from .analysis import Loop, LoopScores, LoopSet, dominant_loops, find_loops, score_loops
+from .analysis import Loop, LoopScores, LoopSet, dominant_loops, find_loops, score_loops, score_trajectory
 from .graph import Structure, build, to_networkx
+from .trajectory import Trajectory, trajectory
 
-__all__ = ["Loop", "LoopScores", "LoopSet", "Structure", "build", "dominant_loops", "find_loops",
-           "score_loops", "to_networkx"]
+__all__ = ["Loop", "LoopScores", "LoopSet", "Structure", "Trajectory", "build", "dominant_loops", "find_loops",
+           "score_loops", "score_trajectory", "to_networkx", "trajectory"]

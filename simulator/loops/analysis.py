@@ -185,6 +185,11 @@ def score_loops(model: Model, loopset: LoopSet, params: dict | None = None, *, m
     """Loop scores of ``loopset``'s loops over a run of ``model`` with ``params`` (an ensemble when
     parameters carry a member axis, a scenario when they hold time series)."""
     traj = trajectory(model, params, method=method, options=options, seed=seed)
+    return score_trajectory(traj, loopset)
+
+
+def score_trajectory(traj: Trajectory, loopset: LoopSet) -> LoopScores:
+    """Loop scores of ``loopset``'s loops over a run kept by :func:`~simulator.loops.trajectory.trajectory`."""
     structure = build(traj.prog.ir, traj.prog.analysis.dynamic)
     ev = Evaluators(traj.prog, structure)
     by_name = {structure.names[n]: n for n in structure.nodes}
@@ -193,8 +198,8 @@ def score_loops(model: Model, loopset: LoopSet, params: dict | None = None, *, m
         try:
             loops_nodes.append(tuple(by_name[v] for v in lp.variables))
         except KeyError as exc:
-            raise ValueError(f"{model.path}: loop {lp.id} reads {exc.args[0]!r}, which this run does not "
-                             "compute as a changing variable") from None
+            raise ValueError(f"{traj.prog.ir.path}: loop {lp.id} reads {exc.args[0]!r}, which this run does "
+                             "not compute as a changing variable") from None
     links = sorted({(a, b) for c in loops_nodes for a, b in zip(c, c[1:] + c[:1])})
     row = {lk: i for i, lk in enumerate(links)}
     names = loopset.structure.names

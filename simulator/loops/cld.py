@@ -135,12 +135,14 @@ def draw_dominance(scores, *, top: int = 6, title: str = "", path=None, fmt: str
     plt = pyplot(False)
     rel = scores.relative
     order = np.argsort(-np.abs(rel).mean(axis=(1, 2)), kind="stable")[:top]
-    fig, ax = plt.subplots(figsize=(11, 5.5))
+    fig, ax = plt.subplots(figsize=(11, 8))
     for c, j in enumerate(order):
         lp = scores.loops[j]
         color = COLORS[c % len(COLORS)]
         med = np.median(rel[j], axis=1)
-        ax.plot(scores.times, med, color=color, lw=1.8, label=f"{lp.name} ({lp.polarity})")
+        label = f"{lp.id} {lp.name}"
+        ax.plot(scores.times, med, color=color, lw=1.8,
+                label=(label if len(label) <= 90 else label[:89] + "…") + f" ({lp.polarity})")
         if rel.shape[2] > 1:
             lo, hi = np.quantile(rel[j], [0.05, 0.95], axis=1)
             ax.fill_between(scores.times, lo, hi, color=color, alpha=0.15, lw=0)
@@ -148,9 +150,9 @@ def draw_dominance(scores, *, top: int = 6, title: str = "", path=None, fmt: str
     ax.set_ylabel("relative loop score (+ reinforcing, − balancing)")
     ax.set_xlabel("time")
     ax.set_ylim(-1.05, 1.05)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     ax.set_title(title)
-    fig.subplots_adjust(left=0.08, right=0.62, top=0.92, bottom=0.1)
+    fig.subplots_adjust(left=0.08, right=0.97, top=0.93, bottom=0.42)
     if path is not None:
         fig.savefig(path, format=fmt, dpi=130)
     return fig
