@@ -101,7 +101,10 @@ def _loops(args) -> int:
     ext = args.format
     draw_dominance(scores, top=args.top, title=f"Loop dominance: {info.name}{where}",
                    path=out / f"dominance.{ext}", fmt=ext)
-    shown = [found.loops[j] for j in table.index.map({lp.id: i for i, lp in enumerate(found.loops)})[: args.top]]
+    documented = {d.id for d in doc}
+    by_id = {lp.id: lp for lp in found.loops}
+    shown = [lp for lp in found.loops if lp.id in documented]  # the model's own loops first
+    shown += [by_id[i] for i in table.index if i not in documented][: max(0, args.top - len(shown))]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         draw_cld(found, shown, labels=_labels(model, args.lang), title=f"Causal loop diagram: {info.name}",

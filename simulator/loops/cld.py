@@ -59,7 +59,7 @@ def zh_label(documentation: str) -> str | None:
     m = re.search(r"zh:\s*([^;]+)", documentation or "")
     if not m:
         return None
-    return re.sub(r"\s*[(（].*$", "", m.group(1).strip()) or None
+    return re.split(r"\s*[(（:：=]", m.group(1).strip())[0].strip() or None
 
 
 def _wrap(text: str, width: int) -> str:
@@ -93,7 +93,7 @@ def draw_cld(loopset, loops, *, labels: dict | None = None, title: str = "", pat
     if not g.number_of_nodes():
         raise ValueError("no loop to draw")
     pos = nx.kamada_kawai_layout(g) if g.number_of_nodes() > 2 else nx.circular_layout(g)
-    fig, ax = plt.subplots(figsize=(16, 11))
+    fig, ax = plt.subplots(figsize=(18, 12))
     labels = labels or {}
     for n, (x, y) in pos.items():
         name = structure.names[n]
@@ -117,12 +117,15 @@ def draw_cld(loopset, loops, *, labels: dict | None = None, title: str = "", pat
         ax.text(p[0], p[1], pol.replace("-", "−"), color=color, fontsize=11, weight="bold", ha="center",
                 va="center", zorder=4)
     handles = [plt.Line2D([], [], color=COLORS[j % len(COLORS)], lw=2,
-                          label=f"{lp.name} ({'R' if lp.polarity == '+' else 'B' if lp.polarity == '-' else lp.polarity})")
+                          label=_wrap(f"{lp.id} {lp.name} ({lp.polarity})", 60))
                for j, lp in enumerate(loops)]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     ax.set_title(title)
+    xy = np.array(list(pos.values()))
+    pad = 0.12 * max(float(np.ptp(xy[:, 0])), float(np.ptp(xy[:, 1])), 1.0)
+    ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
+    ax.set_ylim(xy[:, 1].min() - pad, xy[:, 1].max() + pad)
     ax.axis("off")
-    ax.margins(0.08)
     fig.subplots_adjust(left=0.02, right=0.72, top=0.95, bottom=0.02)
     if path is not None:
         fig.savefig(path, format=fmt, dpi=130)
