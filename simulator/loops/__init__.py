@@ -11,7 +11,15 @@
 
 See docs/loops.md.
 """
-from .analysis import Loop, LoopScores, LoopSet, dominant_loops, find_loops, score_loops, score_trajectory
+from .analysis import (
+           Loop,
+           LoopScores,
+           LoopSet,
+           dominant_loops,
+           find_loops,
+           score_loops,
+           score_trajectory,
+)
 from .graph import Structure, build, to_networkx
 from .trajectory import Trajectory, trajectory
 

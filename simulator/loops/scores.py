@@ -18,6 +18,7 @@ from .graph import Node
 from .partial import Evaluators, environment, euler_step
 from .trajectory import Trajectory
 
+
 def _total(a: np.ndarray, m: int) -> np.ndarray:
     """Sum over the cells of an array shaped (*cells, members) -> (members,)."""
     a = np.asarray(a, dtype=float)
