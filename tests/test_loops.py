@@ -105,3 +105,55 @@ def test_strongest_path_search_finds_the_dominant_loops_when_cycles_are_too_many
     found = loops.find_loops(model, max_loops=cap)
     assert found.search == "strongest path"
     assert {lp.variables for lp in found.loops} == {lp.variables for lp in loops.find_loops(model).loops}
+
+
+def test_innosim_loops_writes_table_charts_and_cld(tmp_path, capsys):
+    from innosim.cli import main
+
+    out = tmp_path / "out"
+    assert main(["loops", str(LOOPS / "bass.mdl"), "--out", str(out), "--format", "svg"]) == 0
+    text = capsys.readouterr().out
+    assert "2 loops (all cycles)" in text and "dominant loop by period" in text
+    assert {p.name for p in out.iterdir()} == {"loops.csv", "dominance.csv", "dominance.svg", "cld.svg"}
+    import pandas as pd
+
+    table = pd.read_csv(out / "loops.csv", index_col="loop")
+    assert set(table["polarity"]) == {"+", "-"} and table["periods_dominant"].sum() > 0
+
+
+def test_innosim_loops_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    from innosim.cli import main
+
+    assert main(["loops", str(tmp_path / "missing.mdl")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "missing.mdl" in err[0]
+    assert main(["loops", str(LOOPS / "bass.mdl"), "--scenario", "baseline"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "scenario" in err[-1] and "Traceback" not in "".join(err)
+
+
+def test_documented_loops_are_read_from_markdown_and_name_the_loops(tmp_path):
+    from simulator.loops.annotations import documented_loops
+
+    doc = tmp_path / "model.md"
+    doc.write_text("# m\n\n| loop | polarity | path | source |\n|---|---|---|---|\n"
+                   "| R1 word of mouth | + | adopters → adoption rate → adopters | bass |\n"
+                   "| B1 saturation | − | Potential Adopters → Adoption Rate | bass |\n"
+                   "| B2 not in the model | − | adopters → market size | none |\n\ntext\n", encoding="utf-8")
+    documented = documented_loops(doc)
+    assert [(d.id, d.polarity) for d in documented] == [("R1", "+"), ("B1", "-"), ("B2", "-")]
+    found = loops.find_loops(simulator.load(LOOPS / "bass.mdl"), names=documented)
+    assert {lp.id: lp.name for lp in found.loops} == {"R1": "word of mouth", "B1": "saturation"}
+
+
+def test_cld_with_chinese_labels(tmp_path):
+    from simulator.loops.cld import cjk_font, draw_cld
+
+    found = loops.find_loops(simulator.load(LOOPS / "logistic_ltm.mdl"))
+    labels = {"Population": "人口", "Net Growth": "净增长", "Room": "剩余空间"}
+    if cjk_font() is None:
+        with pytest.warns(UserWarning, match="CJK"):
+            draw_cld(found, found.loops, labels=labels, path=tmp_path / "cld.png")
+    else:
+        draw_cld(found, found.loops, labels=labels, path=tmp_path / "cld.png")
+    assert (tmp_path / "cld.png").stat().st_size > 10_000
