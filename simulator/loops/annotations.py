@@ -2,9 +2,9 @@
 loops found in its structure.
 
 A documented loop is a row of a Markdown table whose header has the columns ``loop``,
-``polarity`` and ``path``: ``| R1 innovation reinvestment | + | R&D → knowledge → technology → R&D |``.
-The path names variables by their names, or loosely by words of their names ("knowledge" for
-"RD Knowledge Stock"; "R&D" reads as "RD", plurals and a parenthetical remark are ignored);
+``polarity`` and ``path``: ``| R1 word of mouth | + | Adopters → Adoption Rate → Adopters |``.
+The path names variables by their names, or loosely by words of their names ("adoption" for
+"Adoption Rate"; "R&D" reads as "RD", plurals and a parenthetical remark are ignored);
 commas list alternatives for one step. A found loop matches when its
 polarity is the documented one and its variables, read around the loop, contain one variable
 for every step, in order. The shortest such loop takes the documented id and name.
