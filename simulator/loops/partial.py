@@ -74,6 +74,13 @@ class Evaluators:
     def __call__(self, node: Node, t: float, env: dict, point) -> np.ndarray:
         return np.asarray(self._fn[node](np.float64(t), env, point.P, point.S, point.C), dtype=float)
 
+    def current(self, node: Node, t: float, env: dict, point) -> np.ndarray:
+        """The node's value in an environment made by :func:`environment` (an auxiliary's value is
+        already there, computed by the same printed code; a state's net flow is evaluated)."""
+        if node[0] == "v":
+            return np.asarray(env[f"v{node[1]}"], dtype=float)
+        return self(node, t, env, point)
+
 
 @dataclass
 class Point:

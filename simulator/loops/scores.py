@@ -59,8 +59,8 @@ def link_scores(ev: Evaluators, traj: Trajectory, links: list[tuple[Node, Node]]
             y1 = euler_step(traj.prog, t, traj.y[k], traj.dt, traj.point)
             new = environment(traj.prog, t + traj.dt, y1, traj.point)
             for z, rows in groups.items():
-                z0 = _cells(ev(z, t, old, traj.point), m)
-                dz = np.abs(_cells(ev(z, t + traj.dt, new, traj.point), m) - z0).sum(axis=0)
+                z0 = _cells(ev.current(z, t, old, traj.point), m)
+                dz = np.abs(_cells(ev.current(z, t + traj.dt, new, traj.point), m) - z0).sum(axis=0)
                 for i in rows:
                     x = links[i][0]
                     names = ev.source_names(x)
