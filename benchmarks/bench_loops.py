@@ -5,12 +5,14 @@
 Finds the loops once (baseline run), then for each chunk of members drawn from the model's
 uncertainty file: the run (states at save times), the link and loop scores, and what is kept
 (for every member: the dominant loop at each save time, and the relative scores of the loops that
-matter most at baseline, as float32). Prints wall time split into run and scoring, the process's
-peak resident memory, and the dominance reading with its uncertainty. Nothing is asserted.
+matter most at baseline, as float32). Prints wall and CPU time split into run and scoring (on a
+shared machine the CPU time of this process is the comparable figure), the process's peak
+resident memory, and the dominance reading with its uncertainty. Nothing is asserted.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -53,25 +55,27 @@ def main(argv=None) -> int:
     dominant = np.empty((n_t, args.members), dtype=np.int32)
     kept = np.empty((KEEP, n_t, args.members), dtype=np.float32)
     t_run = t_score = 0.0
+    cpu0 = time.process_time()
     for start in range(0, args.members, args.chunk):
         stop = min(start + args.chunk, args.members)
         params = {c: samples[c].to_numpy()[start:stop] for c in samples.columns}
-        a = time.perf_counter()
+        a, ca = time.perf_counter(), time.process_time()
         traj = loops.trajectory(model, params)
-        b = time.perf_counter()
+        b, cb = time.perf_counter(), time.process_time()
         res = loops.score_trajectory(traj, found)
-        c = time.perf_counter()
+        c, cc = time.perf_counter(), time.process_time()
         t_run += b - a
         t_score += c - b
         dominant[:, start:stop] = np.abs(res.relative).argmax(axis=0)
         kept[:, :, start:stop] = res.relative[keep]
         del traj, res
-        print(f"  members {start:>6,}-{stop:>6,}: run {b - a:6.1f} s, scores {c - b:6.1f} s, "
-              f"peak RSS {peak_rss_gb():.2f} GB", flush=True)
+        print(f"  members {start:>6,}-{stop:>6,}: run {b - a:6.1f} s (CPU {cb - ca:5.1f} s), scores {c - b:6.1f} s "
+              f"(CPU {cc - cb:5.1f} s), peak RSS {peak_rss_gb():.2f} GB", flush=True)
     total = t_run + t_score
     print(f"\n{info.name}: {len(found.loops)} loops ({found.search}), found in {t_find:.1f} s (baseline run)")
     print(f"{args.members:,} members in chunks of {args.chunk:,}: run {t_run:.1f} s + scores {t_score:.1f} s "
-          f"= {total:.1f} s; peak RSS {peak_rss_gb():.2f} GB")
+          f"= {total:.1f} s wall, {time.process_time() - cpu0:.1f} s CPU of this process; "
+          f"peak RSS {peak_rss_gb():.2f} GB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("\ndominant loop at each report year (share of members) and its relative score, 5-50-95 %:")
     ids = [lp.id for lp in found.loops]
     for k in range(0, n_t, max(1, n_t // 12)):
