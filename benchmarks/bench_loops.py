@@ -82,9 +82,11 @@ def main(argv=None) -> int:
         counts = np.bincount(dominant[k], minlength=len(ids))
         j = int(counts.argmax())
         where = np.nonzero(keep == j)[0]
-        q = np.quantile(kept[where[0], k], [0.05, 0.5, 0.95]) if where.size else (np.nan,) * 3
-        print(f"  {base.times[k]:g}: {ids[j]:>5} {counts[j] / args.members:6.1%}  "
-              f"[{q[0]:+.2f} {q[1]:+.2f} {q[2]:+.2f}]  {found.loops[j].name}")
+        band = "[not kept: not among the baseline's top loops]"
+        if where.size:
+            q = np.quantile(kept[where[0], k], [0.05, 0.5, 0.95])
+            band = f"[{q[0]:+.2f} {q[1]:+.2f} {q[2]:+.2f}]"
+        print(f"  {base.times[k]:g}: {ids[j]:>5} {counts[j] / args.members:6.1%}  {band}  {found.loops[j].name}")
     return 0
 
 
