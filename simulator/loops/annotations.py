@@ -119,8 +119,8 @@ def match(loopset, documented: list[Documented]) -> dict[str, object]:
     out = {}
     for doc in documented:
         steps = [set().union(*(candidates(a, names) for a in alts)) for alts in doc.steps]
-        if len(steps) > 1 and steps[0] == steps[-1] and len(doc.steps) > 2:
-            steps = steps[:-1]  # the path written back to its start
+        if len(steps) > 1 and steps[0] == steps[-1]:
+            steps = steps[:-1]  # the path written back to its start ("X → X": a stock's own loop)
         hits = [lp for lp in loopset.loops if lp.polarity == doc.polarity and all(steps) and
                 _follows(lp.variables, steps)]
         if hits:
