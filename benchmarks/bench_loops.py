@@ -1,6 +1,6 @@
 """Loops that Matter over a large ensemble of the default model, streamed in chunks of members.
 
-    python benchmarks/bench_loops.py [--members 10000] [--chunk 2000] [--model NAME]
+    python benchmarks/bench_loops.py [--members 10000] [--chunk 5000] [--backend numpy] [--model NAME]
 
 Finds the loops once (baseline run), then for each chunk of members drawn from the model's
 uncertainty file: the run (states at save times), the link and loop scores, and what is kept
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import simulator  # noqa: E402
 from innosim.registry import load_registry  # noqa: E402
 from sensitivity import load_uncertainties  # noqa: E402
-from simulator import loops  # noqa: E402
+from simulator import RunOptions, loops  # noqa: E402
 
 KEEP = 10  # loops whose relative scores are kept for every member
 
@@ -38,7 +38,10 @@ def peak_rss_gb() -> float:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--members", type=int, default=10_000)
-    p.add_argument("--chunk", type=int, default=2000)
+    p.add_argument("--chunk", type=int, default=5000)
+    p.add_argument("--backend", default="numpy", choices=["auto", "numpy", "numba"],
+                   help="engine backend of the runs (numpy: one vectorised run per chunk, the faster for "
+                        "thousands of members)")
     p.add_argument("--model", default=None, help="registered model (default: the registry's default)")
     args = p.parse_args(argv)
     reg = load_registry()
@@ -60,7 +63,7 @@ def main(argv=None) -> int:
         stop = min(start + args.chunk, args.members)
         params = {c: samples[c].to_numpy()[start:stop] for c in samples.columns}
         a, ca = time.perf_counter(), time.process_time()
-        traj = loops.trajectory(model, params)
+        traj = loops.trajectory(model, params, options=RunOptions(backend=args.backend))
         b, cb = time.perf_counter(), time.process_time()
         res = loops.score_trajectory(traj, found)
         c, cc = time.perf_counter(), time.process_time()
@@ -73,7 +76,7 @@ def main(argv=None) -> int:
               f"(CPU {cc - cb:5.1f} s), peak RSS {peak_rss_gb():.2f} GB", flush=True)
     total = t_run + t_score
     print(f"\n{info.name}: {len(found.loops)} loops ({found.search}), found in {t_find:.1f} s (baseline run)")
-    print(f"{args.members:,} members in chunks of {args.chunk:,}: run {t_run:.1f} s + scores {t_score:.1f} s "
+    print(f"{args.members:,} members in chunks of {args.chunk:,} ({args.backend} backend): run {t_run:.1f} s + scores {t_score:.1f} s "
           f"= {total:.1f} s wall, {time.process_time() - cpu0:.1f} s CPU of this process; "
           f"peak RSS {peak_rss_gb():.2f} GB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("\ndominant loop at each report year (share of members) and its relative score, 5-50-95 %:")
