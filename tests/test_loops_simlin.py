@@ -72,7 +72,8 @@ def compare(path) -> dict:
 
 
 @pytest.mark.parametrize("path", [MODELS / "loops" / "logistic_ltm.mdl", MODELS / "loops" / "bass.mdl",
-                                  ROOT / "tests" / "sdxorg" / "samples" / "SIR" / "SIR.mdl"])
+                                  pytest.param(ROOT / "tests" / "sdxorg" / "samples" / "SIR" / "SIR.mdl",
+                                               marks=pytest.mark.slow)])
 def test_dominant_loop_agrees_with_simlin(path):
     res = compare(path)
     assert res["matched"] == res["loops_simlin"] == res["loops_here"], res
