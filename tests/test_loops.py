@@ -157,3 +157,18 @@ def test_cld_with_chinese_labels(tmp_path):
     else:
         draw_cld(found, found.loops, labels=labels, path=tmp_path / "cld.png")
     assert (tmp_path / "cld.png").stat().st_size > 10_000
+
+
+def test_a_model_without_feedback_loops(load_mdl, capsys):
+    model = load_mdl("""
+Level = INTEG(Inflow, 0)
+~ ~ |
+Inflow = 2
+~ ~ |
+Report = Level * 3
+~ ~ |
+""")
+    found = loops.find_loops(model)
+    assert found.loops == [] and found.frame().empty
+    assert loops.dominant_loops(model, loopset=found).empty
+    assert (loops.score_loops(model, found).dominant()["loop"] == "").all()

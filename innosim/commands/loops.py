@@ -68,6 +68,9 @@ def _loops(args) -> int:
     params = _scenario_params(args.scenario, model, info) if args.scenario else None
     doc = documented_loops(info.documentation) if getattr(info, "documentation", None) else []
     found = loops.find_loops(model, method=args.method, names=doc or None)
+    if not found.loops:
+        print(f"{info.name}: no feedback loops (no cycle of causes runs through a stock): nothing to score")
+        return 0
     scores = loops.score_loops(model, found, params, method=args.method)
     stem = safe_stem(info.name) + (f"-{safe_stem(Path(args.scenario).stem)}" if args.scenario else "")
     out = Path(args.out or f"out/loops-{stem}")

@@ -54,7 +54,8 @@ class LoopSet:
         import pandas as pd
 
         return pd.DataFrame([{"loop": lp.id, "name": lp.name, "polarity": lp.polarity,
-                              "length": len(lp.variables), "path": lp.path} for lp in self.loops]).set_index("loop")
+                              "length": len(lp.variables), "path": lp.path} for lp in self.loops],
+                            columns=["loop", "name", "polarity", "length", "path"]).set_index("loop")
 
 
 def _polarity(signs: list[str]) -> str:
@@ -161,9 +162,13 @@ class LoopScores:
 
         ids = [lp.id for lp in self.loops]
         rel = self.relative if member is None else self.relative[:, :, [member]]
-        top = np.abs(rel).argmax(axis=0)  # (time, member)
+        top = np.abs(rel).argmax(axis=0) if ids else None  # (time, member)
         rows = []
         for k, t in enumerate(self.times):
+            if not ids:  # a model without feedback loops
+                rows.append({"time": t, "loop": "", "polarity": "", "name": "", "share": 0.0,
+                             "relative_p05": 0.0, "relative_p50": 0.0, "relative_p95": 0.0})
+                continue
             counts = np.bincount(top[k], minlength=len(ids))
             j = int(counts.argmax())
             q = np.quantile(rel[j, k], [0.05, 0.5, 0.95])
@@ -216,7 +221,8 @@ def dominant_loops(model: Model, params: dict | None = None, *, top: int = 3, me
     """The ``top`` loops by absolute relative score at each save time of one run (member 0).
 
     Returns a DataFrame indexed by (time, rank) with columns loop, name, polarity, relative
-    (the loop's relative score, in [-1, 1]; positive for a reinforcing effect at that time)."""
+    (the loop's relative score, in [-1, 1]; positive for a reinforcing effect at that time);
+    empty for a model without feedback loops."""
     import pandas as pd
 
     loopset = loopset or find_loops(model, method=method)
@@ -229,4 +235,5 @@ def dominant_loops(model: Model, params: dict | None = None, *, top: int = 3, me
             lp = res.loops[j]
             rows.append({"time": t, "rank": r, "loop": lp.id, "name": lp.name, "polarity": lp.polarity,
                          "relative": float(rel[j, k])})
-    return pd.DataFrame(rows).set_index(["time", "rank"])
+    return pd.DataFrame(rows, columns=["time", "rank", "loop", "name", "polarity", "relative"]) \
+        .set_index(["time", "rank"])
