@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from simulator.clitools import year as year_arg
+from simulator.model import DEFAULT_METHOD
 from simulator.outputs import RunFolder, csv_bytes
 
 from .common import add_model_option, chosen_model
@@ -22,7 +23,7 @@ def add_commands(sub) -> None:
     c.add_argument("--out", default="out/compare", help="output folder (default out/compare); its previous "
                    "results are replaced, and _COMPLETE.json is written last")
     add_model_option(c)
-    c.add_argument("--method", default="euler", help="integration method (default euler at TIME STEP)")
+    c.add_argument("--method", default=DEFAULT_METHOD, help=f"integration method (default {DEFAULT_METHOD} at TIME STEP)")
     c.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the terminal table")
     c.set_defaults(func=cmd_compare)
     lv = sub.add_parser("levers", help="list a model's lever and shock catalogue")

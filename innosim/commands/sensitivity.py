@@ -31,6 +31,7 @@ from sensitivity.uncertainty import from_model, load_uncertainties
 from simulator import RunOptions
 from simulator.clitools import MAX_SAMPLES, MAX_SEED, Parser, guarded, int_between, year
 from simulator.errors import SimulatorError
+from simulator.model import DEFAULT_METHOD
 from simulator.outputs import safe_stem
 
 from ..registry import ModelInfo
@@ -51,7 +52,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int_between(0, MAX_SEED), default=0, help="seed of the samples (default 0)")
     p.add_argument("--out", help="output folder for CSV, PNG and index.html; its previous results are "
                    "replaced, and _COMPLETE.json is written last")
-    p.add_argument("--method-solver", "--solver", dest="solver", default="euler",
+    p.add_argument("--method-solver", "--solver", dest="solver", default=DEFAULT_METHOD,
                    help="integration method: euler (default, at TIME STEP), rk4, RK45, ...")
     p.add_argument("--chunk-size", type=int_between(1, 1_000_000), default=5000,
                    help="members per vectorised run (default 5000)")
