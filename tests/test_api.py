@@ -97,3 +97,14 @@ def test_facade_run_and_compare_match_the_library():
     np.testing.assert_array_equal(res[name], direct[name])
     comp = innosim.compare(SMALL, ["baseline", sid], years=[2035])
     assert set(comp.kpis["scenario"]) == {"baseline", sid} and set(comp.kpis["year"]) == {2035.0}
+
+
+def test_cli_refuses_a_time_step_that_does_not_divide_saveper(tmp_path, capsys):
+    from innosim.cli import main
+
+    rc = main(["run", "--model", SMALL, "--time-step", "0.3", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--time-step 0.3 does not divide SAVEPER 1" in err and "0.25" in err
+    assert not list(tmp_path.iterdir())   # nothing written
+    assert main(["run", "--model", SMALL, "--time-step", "0.3", "--method", "RK45", "--var", "Source Firms",
+                 "--out", str(tmp_path)]) == 0   # an adaptive method saves at the save times
