@@ -200,25 +200,27 @@ def _sensitivity(args) -> int:
             kpi_values = study.kpi_values(res.ensemble)
             members = res.ensemble.samples.assign(
                 **{o: kpi_values[:, i] for i, o in enumerate(study.outputs)}).reset_index()
-            figs = {f"bands_{_slug(k)}": plot_bands(res.bands, k, years=years) for k in kpis if "[" not in k}
+            figs = {f"bands_{_slug(k)}": plot_bands(res.bands, k, years=years, **_described(model, k))
+                    for k in kpis if "[" not in k}
             sections.append(Section("Monte Carlo", f"{n} members, seed {args.seed}; bands are the 5/25/50/75/95th "
                                     "percentiles over members", figs,
                                     {"summary": res.summary, "bands": res.bands, "members": members}))
             _print(res.summary, ["output", "p5", "p50", "p95", "mean"])
         elif args.method == "oat":
             table = study.oat()
-            figs = {f"tornado_{_slug(o)}": plot_tornado(table, o) for o in study.outputs}
+            figs = {f"tornado_{_slug(o)}": plot_tornado(table, o, **_described(model, o)) for o in study.outputs}
             sections.append(Section("One at a time", "each parameter at the ends of its range, others at the "
                                     "model's values", figs, {"oat": table}))
             _print(table, ["output", "parameter", "low", "high", "y_low", "y_high", "swing"])
         elif args.method == "morris":
             table = study.morris(n, seed=args.seed)
-            figs = {f"morris_{_slug(o)}": plot_morris(table, o) for o in study.outputs}
+            figs = {f"morris_{_slug(o)}": plot_morris(table, o, **_described(model, o)) for o in study.outputs}
             sections.append(Section("Morris", f"{n} trajectories, 4 levels, seed {args.seed}", figs, {"morris": table}))
             _print(table, ["output", "parameter", "mu_star", "mu_star_conf", "sigma"])
         else:
             table = study.sobol(n, seed=args.seed)
-            figs = {f"sobol_{_slug(o)}": plot_sobol(table, o) for o in study.outputs}
+            figs = {f"sobol_{_slug(o)}": plot_sobol(table, o, label=_described(model, o)["label"])
+                    for o in study.outputs}
             sections.append(Section("Sobol", f"base sample {n}, {runs} runs, seed {args.seed}; error bars are "
                                     "95 % bootstrap confidence intervals", figs, {"sobol": table}))
             _print(table, ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
@@ -254,7 +256,7 @@ def _robustness(args) -> int:
                   "share = fraction of members in which the row scenario beats the column scenario; "
                   "regret = best scenario's value in the member minus this scenario's value.",
                   {"shares": plot_shares(res.shares, title=f"{title}: row beats column"),
-                   "distribution": plot_distributions(res.values, title=title)},
+                   "distribution": plot_distributions(res.values, title=title, **_described(model, args.kpi))},
                   {"regret": res.regret, "shares": shares, "pairs": res.pairs(),
                    "members": res.samples.join(res.values).reset_index()})
     page = write_report(out, f"innosim robustness: {title}", [*_model_section(info), sec],
@@ -274,6 +276,24 @@ def _model_section(info: ModelInfo) -> list:
     if info.notice:
         text += f". {info.notice['en']} {info.notice['zh']}"
     return [Section("Model", text)]
+
+
+def _described(model, output: str) -> dict:
+    """The chart label (name in en and zh, from the model's documentation) and unit of a KPI
+    output such as ``High Tech Exports`` or ``High Tech Exports (2030)``."""
+    from simulator import plotting
+    from simulator.doc import parse_documentation
+
+    name = output.rsplit(" (", 1)[0].split("[")[0].strip() if output.endswith(")") else output.split("[")[0]
+    try:
+        var = model.variable(name)
+    except SimulatorError:
+        return {"label": output, "units": ""}
+    meta = model.variables.get(var.name)
+    zh = parse_documentation(meta.documentation).get("zh", "") if meta else ""
+    zh = zh.split("(")[0].split("（")[0].strip()
+    label = plotting.bilingual(zh, output, width=60) if zh else output
+    return {"label": label, "units": (meta.units if meta else "") or ""}
 
 
 def _slug(text: str) -> str:
