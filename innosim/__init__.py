@@ -4,12 +4,12 @@ The public facade of the project; the engine (:mod:`simulator`), the studies (:m
 :mod:`sensitivity`) and the dashboard (:mod:`dashboard`) sit below it and none imports it.
 
 >>> import innosim
->>> [m.name for m in innosim.registered()]         # the bundled models (models/registry.toml)
->>> model = innosim.load("industrial_symbiosis")    # a registered name, a model file, or None
+>>> names = [m.name for m in innosim.registered()]  # the bundled models (models/registry.toml)
+>>> model = innosim.load(names[-1])                # a registered name, a model file, or None
 >>> model.doc                                      # variables, units, zh/en text, range, source
 >>> base = model.run()                             # Vensim's Euler at TIME STEP, as the CLI
->>> base[["Source Firms", "Host Firms"]].plot()    # a single run answers like pysd's DataFrame
->>> comp = innosim.compare("industrial_symbiosis") # every built-in scenario vs. the baseline
+>>> base[list(model.stocks[:2])].plot()            # a single run answers like pysd's DataFrame
+>>> comp = innosim.compare(names[-1])              # every built-in scenario vs. the baseline
 >>> comp.kpis                                      # tidy tables: kpis, timeseries, costs, summary
 """
 from simulator.model import DEFAULT_METHOD

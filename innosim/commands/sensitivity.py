@@ -280,7 +280,7 @@ def _model_section(info: ModelInfo) -> list:
 
 def _described(model, output: str) -> dict:
     """The chart label (name in en and zh, from the model's documentation) and unit of a KPI
-    output such as ``High Tech Exports`` or ``High Tech Exports (2030)``."""
+    output such as ``Name`` or ``Name (2030)``."""
     from simulator import plotting
     from simulator.doc import parse_documentation
 
