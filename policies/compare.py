@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from simulator.model import DEFAULT_METHOD
+
 from .apply import cost_variables, horizon, lever_costs, scenario_params
 from .catalogue import Catalogue
 from .errors import PolicyError
@@ -56,7 +58,7 @@ def regions(model, catalogue: Catalogue) -> list[str] | None:
 
 
 def compare(model, scenarios: list[Scenario | str] | None = None, *, catalogue: Catalogue,
-            years=(2030, 2035), method: str = "euler", progress=None) -> Comparison:
+            years=(2030, 2035), method: str = DEFAULT_METHOD, progress=None) -> Comparison:
     """Run the baseline and every scenario on ``model`` and compare them.
 
     scenarios: Scenario objects or built-in ids / TOML paths (default: every built-in scenario of

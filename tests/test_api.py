@@ -35,6 +35,11 @@ def test_one_default_method_in_python_and_every_command():
     assert inspect.signature(simulator.Model.run).parameters["method"].default == "euler"
     assert inspect.signature(innosim.run).parameters["method"].default == "euler"
     assert inspect.signature(innosim.compare).parameters["method"].default == "euler"
+    from policies.compare import compare
+    from sensitivity.ensemble import EnsembleOptions
+
+    assert inspect.signature(compare).parameters["method"].default == "euler"
+    assert EnsembleOptions().method == "euler"
     parser = build_parser()
     for argv in (["run"], ["compare"]):
         assert parser.parse_args(argv).method == "euler", argv
