@@ -121,7 +121,7 @@ def plot_shares(shares: pd.DataFrame, *, title: str) -> Figure:
     bi = plotting.bilingual
     with _style():
         n = len(shares)
-        fig = _figure(1.2 * n + 3.5, 1.0 * n + 2.5)
+        fig = _figure(max(7.0, 1.2 * n + 3.5), max(5.0, 1.0 * n + 2.5))
         ax = fig.add_subplot()
         ax.grid(False)
         im = ax.imshow(shares.to_numpy(dtype=float), vmin=0, vmax=1, cmap="cividis")
@@ -135,7 +135,7 @@ def plot_shares(shares: pd.DataFrame, *, title: str) -> Figure:
                 if np.isfinite(v):
                     ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=9,
                             color="black" if v > 0.55 else "white")
-        fig.colorbar(im, ax=ax, label=bi("行情景胜出的成员比例", "share of members where row beats column"))
+        fig.colorbar(im, ax=ax, label=bi("行情景胜出的成员比例", "share of members where row beats column", width=40))
         ax.set_title(title)
     return fig
 

@@ -249,13 +249,16 @@ def _robustness(args) -> int:
           f"{args.kpi} in {year:g}, {args.direction}; {compute.description}")
     res = robustness(model, scenarios, spec, args.kpi, year, args.samples, args.seed, direction=args.direction,
                      options=opts, compute=compute)
+    from simulator import plotting
+
     out = Path(args.out or "out/robustness")
     title = f"{args.kpi} ({year:g})"
     shares = res.shares.reset_index()
     sec = Section("Robustness", f"{args.samples} members, seed {args.seed}; KPI to {args.direction}. "
                   "share = fraction of members in which the row scenario beats the column scenario; "
                   "regret = best scenario's value in the member minus this scenario's value.",
-                  {"shares": plot_shares(res.shares, title=f"{title}: row beats column"),
+                  {"shares": plot_shares(res.shares, title=plotting.bilingual(
+                      f"{title}: 行情景胜过列情景的比例", f"{title}: row beats column", width=50)),
                    "distribution": plot_distributions(res.values, title=title, **_described(model, args.kpi))},
                   {"regret": res.regret, "shares": shares, "pairs": res.pairs(),
                    "members": res.samples.join(res.values).reset_index()})
