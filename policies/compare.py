@@ -247,8 +247,8 @@ def terminal_table(comp: Comparison, *, catalogue: Catalogue, year: int | None =
     kw = max([12, *(display_width(c) + 2 for c in cols)])
     bw = max([display_width(text["budget"]), *(display_width(b) for b in budgets.values())]) + 2
     header = (_pad(text["scenario"], width, right=False) + "".join(_pad(c, kw) for c in cols)
-              + _pad(text["extra"], 12) + _pad(per_yi, 14) + "  " + _pad(text["budget"], bw, right=False))
-    rule = "-" * display_width(header)
+              + _pad(text["extra"], 12) + _pad(per_yi, 14) + "  " + text["budget"])
+    rule = "-" * (display_width(header) - display_width(text["budget"]) + bw)
     lines = [text["intro"].format(year=year, per_yi=per_yi, kpi=first.label(lang), unit=unit_text(first.unit, lang)),
              header, rule]
     for sc in comp.scenarios:
