@@ -113,3 +113,13 @@ def test_cli_refuses_a_time_step_that_does_not_divide_saveper(tmp_path, capsys):
     assert not list(tmp_path.iterdir())   # nothing written
     assert main(["run", "--model", SMALL, "--time-step", "0.3", "--method", "RK45", "--var", "Source Firms",
                  "--out", str(tmp_path)]) == 0   # an adaptive method saves at the save times
+
+
+def test_info_prints_descriptions_in_the_chosen_language(capsys):
+    from innosim.cli import main
+
+    assert main(["info", SMALL, "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "产业链链长制实施强度" in out and "来源: [ref:transfer_ecology, §4.2]" in out
+    assert main(["info", SMALL]) == 0
+    assert "industrial chain chief system" in capsys.readouterr().out

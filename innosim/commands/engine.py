@@ -40,6 +40,8 @@ def add_commands(sub) -> None:
     i = sub.add_parser("info", help="list a model's variables, units and ranges")
     i.add_argument("model", nargs="?", default=None, help="a registered model name or a model file "
                    "(default: the registry's default model)")
+    i.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="language of the variables' descriptions (from the model's documentation)")
     i.set_defaults(func=cmd_info)
     m = sub.add_parser("models", help="list the registered models (names for --model)")
     m.add_argument("--lang", choices=("en", "zh"), default="en")
@@ -140,10 +142,18 @@ def cmd_info(args) -> int:
     model = load(info.path)
     print(f"{model.path}  sha256 {model.sha256[:12]}")
     print("control:", model.control)
+    from simulator.doc import parse_documentation
+
+    lang = getattr(args, "lang", "en")
     for name, v in model.variables.items():
         lim = "" if v.limits == (None, None) else f" {list(v.limits)}"
         dims = f"[{','.join(v.dims)}]" if v.dims else ""
         print(f"  {v.kind:9s} {name}{dims} ({v.units}){lim}")
+        parts = parse_documentation(v.documentation)
+        text = parts.get(lang) or parts.get("en", "")
+        if text:
+            src = f"; {'来源' if lang == 'zh' else 'source'}: {parts['source']}" if parts.get("source") else ""
+            print(f"  {'':9s}   {text}{src}")
     return 0
 
 
