@@ -53,7 +53,7 @@ def _delegate(command: str, argv: list[str]) -> int:
     except ImportError as exc:
         extra = "dashboard" if command == "serve" else "sensitivity"
         print(f"innosim {command}: missing dependency ({exc.name}); install it with "
-              f"python3 -m pip install -e '.[{extra}]'", file=sys.stderr)
+              f".venv/bin/pip install -e '.[{extra}]' (or pip install 'innosim[{extra}]')", file=sys.stderr)
         return 2
     return fn(argv)
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from simulator.model import DEFAULT_METHOD
+
 from .apply import cost_variables, horizon, lever_costs, scenario_params
 from .catalogue import Catalogue
 from .errors import PolicyError
@@ -56,7 +58,7 @@ def regions(model, catalogue: Catalogue) -> list[str] | None:
 
 
 def compare(model, scenarios: list[Scenario | str] | None = None, *, catalogue: Catalogue,
-            years=(2030, 2035), method: str = "euler", progress=None) -> Comparison:
+            years=(2030, 2035), method: str = DEFAULT_METHOD, progress=None) -> Comparison:
     """Run the baseline and every scenario on ``model`` and compare them.
 
     scenarios: Scenario objects or built-in ids / TOML paths (default: every built-in scenario of
@@ -173,37 +175,92 @@ def change_text(kpi, row) -> str:
     return f"{row['pct_diff']:+.2f} %"
 
 
+_TEXT = {
+    "en": {"scenario": "scenario", "extra": "extra cost", "budget": "budget",
+           "intro": ("Scenario comparison at {year}: change vs. baseline (% unless the KPI is shown in its own "
+                     "unit); extra cost = cumulative fiscal cost above the baseline up to {year} (亿元); {per_yi} = "
+                     "extra {kpi} in {year} ({unit}) due to the levers (under a shock: vs. the shock alone) per 亿元 "
+                     "of their extra cost; budget = peak extra annual cost against the scenario's cap"),
+           "ok": "ok", "over": "over by {amount} 亿元/yr in {years}", "levels": "baseline levels"},
+    "zh": {"scenario": "情景", "extra": "新增成本", "budget": "预算",
+           "intro": ("{year} 年情景比较: 相对基准的变化 (除以自身单位显示的指标外为 %); 新增成本 = 截至 {year} 年"
+                     "高于基准的累计财政成本 (亿元); {per_yi} = 每亿元新增成本带来的 {year} 年{kpi}增量 ({unit}; "
+                     "有冲击时相对于仅有冲击的情景); 预算 = 年度新增成本峰值与情景预算上限之比较"),
+           "ok": "未超", "over": "超出 {amount} 亿元/年 ({years} 年)", "levels": "基准水平"},
+}
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of ``text``: a Chinese character takes two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, right: bool = True) -> str:
+    gap = " " * max(0, width - display_width(text))
+    return gap + text if right else text + gap
+
+
+def fmt_number(value: float) -> str:
+    """One format for every amount in a table: thousands separators, no exponent; three
+    significant digits below 100 (an exponent only below 0.0001)."""
+    if not np.isfinite(value):
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def unit_text(unit: str, lang: str) -> str:
+    """A Vensim unit for the table's language (亿元/Year -> 亿元/年 in Chinese)."""
+    if lang != "zh":
+        return unit
+    return unit.replace("Dmnl", "无量纲").replace("Years", "年").replace("Year", "年")
+
+
+def budget_text(row, lang: str) -> str:
+    """``ok`` or how far the peak extra annual cost goes over the cap, and in which years."""
+    within = row["within_budget"]
+    if not isinstance(within, (bool, np.bool_)):
+        return "-"
+    if within:
+        return _TEXT[lang]["ok"]
+    amount = fmt_number(float(row["peak_extra_fiscal_cost"]) - float(row["budget_cap"]))
+    return _TEXT[lang]["over"].format(amount=amount, years=row["years_over_budget"] or "?")
+
+
 def terminal_table(comp: Comparison, *, catalogue: Catalogue, year: int | None = None,
                    lang: str = "en") -> str:
-    """A readable table of headline KPI changes vs. the baseline at one target year."""
+    """A readable table of headline KPI changes vs. the baseline at one target year, every header
+    and unit in ``lang`` (en or zh), scenario ids in full."""
+    text = _TEXT["zh" if lang == "zh" else "en"]
     year = year or comp.years[-1]
     heads = catalogue.headline_kpis
     first = catalogue.kpis[heads[0]]
     df = comp.kpis[comp.kpis.year == year]
-    width = max(28, *(len(sc.id) + 1 for sc in comp.scenarios))
+    summ = comp.summary.set_index("scenario")
     cols = [catalogue.kpis[h].short_label(lang) for h in heads]
     per_yi = f"{first.short_label(lang)}/亿元"
-    header = f"{'scenario':{width}s}" + "".join(f"{c:>12s}" for c in cols) + \
-        f"{'extra cost':>12s}{per_yi:>14s}{'budget':>8s}"
-    lines = [f"Scenario comparison at {year}: change vs. baseline (% unless the KPI is shown in its own unit); "
-             f"extra cost = cumulative fiscal cost above the baseline up to {year} (亿元); {per_yi} = extra "
-             f"{first.label('en')} in {year} ({first.unit}) due to the levers (under a shock: vs. the shock "
-             "alone) per 亿元 of their extra cost; budget = peak extra annual cost within the scenario's cap",
-             header, "-" * len(header)]
-    summ = comp.summary.set_index("scenario")
+    budgets = {sc.id: budget_text(summ.loc[sc.id], lang) for sc in comp.scenarios}
+    width = max([display_width(text["scenario"]), *(display_width(sc.id) for sc in comp.scenarios)]) + 2
+    kw = max([12, *(display_width(c) + 2 for c in cols)])
+    bw = max([display_width(text["budget"]), *(display_width(b) for b in budgets.values())]) + 2
+    header = (_pad(text["scenario"], width, right=False) + "".join(_pad(c, kw) for c in cols)
+              + _pad(text["extra"], 12) + _pad(per_yi, 14) + "  " + text["budget"])
+    rule = "-" * (display_width(header) - display_width(text["budget"]) + bw)
+    lines = [text["intro"].format(year=year, per_yi=per_yi, kpi=first.label(lang), unit=unit_text(first.unit, lang)),
+             header, rule]
     for sc in comp.scenarios:
         sub = df[df.scenario == sc.id].set_index("kpi")
-        row = f"{sc.id:{width}s}"
-        for h in heads:
-            row += f"{change_text(catalogue.kpis[h], sub.loc[h]):>12s}"
-        ce = sub.loc[heads[0], "cum_extra_fiscal_cost"]
-        eff = sub.loc[heads[0], "effect_per_yi"]
-        row += f"{ce:>12,.0f}" + (f"{eff:>14.4g}" if np.isfinite(eff) else f"{'-':>14s}")
-        wb = summ.loc[sc.id, "within_budget"]
-        row += f"{('ok' if wb else 'OVER') if isinstance(wb, (bool, np.bool_)) else '-':>8s}"
-        lines.append(row)
+        row = _pad(sc.id, width, right=False)
+        row += "".join(_pad(change_text(catalogue.kpis[h], sub.loc[h]), kw) for h in heads)
+        row += _pad(fmt_number(sub.loc[heads[0], "cum_extra_fiscal_cost"]), 12)
+        row += _pad(fmt_number(sub.loc[heads[0], "effect_per_yi"]), 14)
+        lines.append(row + "  " + budgets[sc.id])
     b = df[df.scenario == "baseline"].set_index("kpi")
-    lines.append("-" * len(header))
-    lines.append("baseline levels: " + ", ".join(
-        f"{catalogue.kpis[h].label(lang)} {b.loc[h, 'value']:,.4g} {catalogue.kpis[h].unit}" for h in heads))
+    lines.append(rule)
+    lines.append(f"{text['levels']}: " + ", ".join(
+        f"{catalogue.kpis[h].label(lang)} {fmt_number(b.loc[h, 'value'])} {unit_text(catalogue.kpis[h].unit, lang)}"
+        for h in heads))
     return "\n".join(lines)

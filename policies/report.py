@@ -3,143 +3,107 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from simulator import plotting
 from simulator.outputs import RunFolder, csv_bytes, excel_bytes
 
 from .catalogue import Catalogue
 from .compare import Comparison, change_text
 
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei",
-             "SimHei", "Microsoft YaHei", "PingFang SC")
+YEAR = ("年", "year")
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = next((f for f in CJK_FONTS if f in names), None)
-    if cjk is None:
-        # fonts installed after matplotlib built its cache are not in it: register CJK files directly
-        for fpath in font_manager.findSystemFonts():
-            if "CJK" in fpath or "wqy" in fpath.lower():
-                try:
-                    font_manager.fontManager.addfont(fpath)
-                except (OSError, RuntimeError, ValueError):
-                    continue
-        names = {f.name for f in font_manager.fontManager.ttflist}
-        cjk = next((f for f in CJK_FONTS if f in names), None)
-    if cjk:
-        plt.rcParams["font.sans-serif"] = [cjk, "DejaVu Sans"]
-        plt.rcParams["axes.unicode_minus"] = False
-    return plt, cjk is not None
-
-
-def _label(item, lang_both: bool) -> str:
-    return f"{item.name['en']} {item.name['zh']}" if lang_both else item.name["en"]
-
-
-def _colors(n: int):
-    import matplotlib
-
-    cmap = matplotlib.colormaps["tab20"]
-    return [cmap(i % 20) for i in range(n)]
-
-
-def _png(plt, fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+def _kpi_label(k, width: int | None = None) -> str:
+    return plotting.bilingual(k.name["zh"], k.name["en"], width=width)
 
 
 def chart_trajectories(comp: Comparison, catalogue: Catalogue) -> bytes:
-    """Headline KPI trajectories, each scenario against the dashed baseline."""
-    plt, cjk = _pyplot()
+    """Small multiples: one row per scenario, one column per headline KPI, each panel the scenario
+    (colour) over the baseline (grey, dashed) in the KPI's unit; a column shares its y axis."""
     heads = catalogue.headline_kpis
     ts = comp.timeseries
-    fig, axes = plt.subplots(2, (len(heads) + 1) // 2, figsize=(13, 8), squeeze=False)
-    colors = _colors(len(comp.scenarios))
+    scs = [sc for sc in comp.scenarios if sc.id != "baseline"] or list(comp.scenarios)
     start = min((st.start for sc in comp.scenarios for st in sc.settings.values()), default=2020) - 5
-    for ax, kpi in zip(axes.ravel(), heads):
-        for sc, col in zip(comp.scenarios, colors):
-            d = ts[(ts.scenario == sc.id) & (ts.variable == kpi) & (ts.time >= start)]
-            if sc.id == "baseline":
-                ax.plot(d.time, d.value, "k--", lw=2, label=sc.id, zorder=5)
-            else:
-                ax.plot(d.time, d.value, color=col, lw=1.4, label=sc.id)
-        k = catalogue.kpis[kpi]
-        ax.set_title(_label(k, cjk), fontsize=11)
-        ax.set_ylabel(k.unit)
-        ax.grid(alpha=0.3)
-    for ax in axes.ravel()[len(heads):]:
-        ax.axis("off")
-    handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
-    fig.suptitle("KPI trajectories vs. baseline (dashed)" + (" 关键指标轨迹与基准 (虚线)" if cjk else ""))
-    fig.tight_layout(rect=(0, 0, 0.8, 0.96))
-    return _png(plt, fig)
+    with plotting.style():
+        fig = plotting.figure(3.3 * len(heads) + 1.0, 1.35 * len(scs) + 1.4)
+        axes = np.atleast_2d(fig.subplots(len(scs), len(heads), sharex=True, sharey="col", squeeze=False))
+        base = ts[(ts.scenario == "baseline") & (ts.time >= start)]
+        for i, sc in enumerate(scs):
+            d = ts[(ts.scenario == sc.id) & (ts.time >= start)]
+            for j, kpi in enumerate(heads):
+                ax = axes[i, j]
+                b = base[base.variable == kpi]
+                s = d[d.variable == kpi]
+                ax.plot(b.time, b.value, color=plotting.BASELINE, ls="--", lw=1.2, label="baseline")
+                ax.plot(s.time, s.value, color=plotting.PALETTE[0], lw=1.8, label="scenario")
+                ax.tick_params(labelsize=7)
+                if i == 0:
+                    k = catalogue.kpis[kpi]
+                    ax.set_title(f"{_kpi_label(k, 40)}\n({k.unit})", fontsize=8)
+                if j == 0:
+                    ax.set_ylabel(sc.id, fontsize=8, rotation=0, ha="right", va="center")
+            for ax in axes[-1]:
+                ax.set_xlabel(plotting.bilingual(*YEAR), fontsize=8)
+        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper right", fontsize=8, ncols=2)
+        fig.suptitle(plotting.bilingual("各情景关键指标轨迹 (虚线: 基准)", "KPI trajectories by scenario (dashed: baseline)"))
+        return plotting.png(fig)
 
 
 def chart_differences(comp: Comparison, catalogue: Catalogue) -> bytes:
     """Difference vs. the baseline of each headline KPI at every target year (% or, for KPIs the
     catalogue reports as differences, in their own unit)."""
-    plt, cjk = _pyplot()
     heads = catalogue.headline_kpis
     scs = [sc.id for sc in comp.scenarios if sc.id != "baseline"]
-    fig, axes = plt.subplots(1, len(heads), figsize=(4.2 * len(heads), 0.35 * len(scs) + 2), sharey=True)
-    axes = np.atleast_1d(axes)
-    y = np.arange(len(scs))
-    h = 0.8 / len(comp.years)
-    for ax, kpi in zip(axes, heads):
-        for j, year in enumerate(comp.years):
-            d = comp.kpis[(comp.kpis.kpi == kpi) & (comp.kpis.year == year)].set_index("scenario")
+    with plotting.style():
+        fig = plotting.figure(3.6 * len(heads) + 2.5, 0.32 * len(scs) * len(comp.years) / 1.5 + 2.2)
+        axes = np.atleast_1d(fig.subplots(1, len(heads), sharey=True))
+        y = np.arange(len(scs))
+        h = 0.8 / len(comp.years)
+        for ax, kpi in zip(axes, heads):
             k = catalogue.kpis[kpi]
             column = "diff" if k.change == "difference" else "pct_diff"
-            vals = [d.loc[s, column] for s in scs]
-            ax.barh(y + j * h - 0.4 + h / 2, vals, height=h, label=str(year))
-        ax.axvline(0, color="k", lw=0.8)
-        ax.set_title(_label(catalogue.kpis[kpi], cjk), fontsize=10)
-        ax.set_xlabel(f"{k.unit} vs. baseline" if k.change == "difference" else "% vs. baseline")
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(y, scs, fontsize=8)
-    axes[0].invert_yaxis()
-    axes[-1].legend(title="year", fontsize=8)
-    fig.suptitle("Difference from baseline at target years" + (" 目标年份相对基准的变化" if cjk else ""))
-    fig.tight_layout()
-    return _png(plt, fig)
+            for j, year in enumerate(comp.years):
+                d = comp.kpis[(comp.kpis.kpi == kpi) & (comp.kpis.year == year)].set_index("scenario")
+                ax.barh(y + j * h - 0.4 + h / 2, [d.loc[s, column] for s in scs], height=h,
+                        color=plotting.PALETTE[j % len(plotting.PALETTE)], label=f"{year:g}")
+            ax.axvline(0, color="k", lw=0.8)
+            ax.set_title(_kpi_label(k, 40), fontsize=8)
+            unit = f"{k.unit}" if k.change == "difference" else "%"
+            ax.set_xlabel(plotting.bilingual(f"相对基准 ({unit})", f"vs. baseline ({unit})"), fontsize=8)
+            ax.grid(axis="y", visible=False)
+        axes[0].set_yticks(y, scs, fontsize=8)
+        axes[0].invert_yaxis()
+        axes[-1].legend(title=plotting.bilingual(*YEAR), fontsize=8, loc="best")
+        fig.suptitle(plotting.bilingual("目标年份相对基准的变化", "Difference from the baseline at the target years"))
+        return plotting.png(fig)
 
 
 def chart_cost_effect(comp: Comparison, catalogue: Catalogue) -> bytes:
-    """Extra cumulative fiscal cost against the lever-driven change of the first headline KPI."""
-    plt, cjk = _pyplot()
+    """Extra cumulative fiscal cost against the lever-driven change of the first headline KPI.
+    Points carry numbers and a key lists the scenarios, so that no two labels can overprint."""
     kpi = catalogue.headline_kpis[0]
     year = comp.years[-1]
     d = comp.kpis[(comp.kpis.kpi == kpi) & (comp.kpis.year == year)]
-    d = d[d.scenario != "baseline"]
-    fig, ax = plt.subplots(figsize=(8, 6))
-    colors = _colors(len(comp.scenarios))
-    for (_, row), col in zip(d.iterrows(), colors[1:]):
-        ax.scatter(row.cum_extra_fiscal_cost, row.policy_effect, color=col, s=60, zorder=3)
-        ax.annotate(row.scenario, (row.cum_extra_fiscal_cost, row.policy_effect), fontsize=8,
-                    xytext=(4, 4), textcoords="offset points")
-    ax.axhline(0, color="k", lw=0.8)
-    ax.axvline(0, color="k", lw=0.8)
+    d = d[d.scenario != "baseline"].sort_values("cum_extra_fiscal_cost")
     k = catalogue.kpis[kpi]
-    ax.set_xlabel(f"extra cumulative fiscal cost to {year} (亿元)" + (" 累计新增财政成本" if cjk else ""))
-    ax.set_ylabel(f"change in {k.name['en']} due to the levers, {year} ({k.unit})")
-    ax.set_title("Cost vs. effect" + (" 成本与效果" if cjk else ""))
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return _png(plt, fig)
+    with plotting.style():
+        fig = plotting.figure(10, 6)
+        ax, key = fig.subplots(1, 2, width_ratios=(3, 1.25))
+        ax.scatter(d.cum_extra_fiscal_cost, d.policy_effect, color=plotting.PALETTE[0], s=40, zorder=3)
+        plotting.numbered_labels(ax, d.cum_extra_fiscal_cost, d.policy_effect, list(d.scenario), key_ax=key,
+                                 title=plotting.bilingual("情景", "scenario"))
+        ax.axhline(0, color="k", lw=0.8)
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_xlabel(plotting.bilingual(f"至 {year:g} 年累计新增财政成本 (亿元)",
+                                         f"extra cumulative fiscal cost to {year:g} (亿元)"))
+        ax.set_ylabel(plotting.bilingual(f"杠杆带来的{k.name['zh']}变化, {year:g} ({k.unit})",
+                                         f"change in {k.name['en']} due to the levers, {year:g} ({k.unit})", width=60))
+        ax.set_title(plotting.bilingual("成本与效果", "Cost vs. effect"))
+        return plotting.png(fig)
 
 
 def _img(name: str, png: bytes) -> str:

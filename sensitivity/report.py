@@ -7,146 +7,150 @@ embeds the PNGs (base64) and the tables, so the page can be mailed as a single f
 from __future__ import annotations
 
 import base64
-import contextlib
-import functools
 import html
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from simulator import plotting
 from simulator.outputs import RunFolder, csv_bytes, safe_stem
 
-_RC = {"axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 100}
-_CJK = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei")
+_style = plotting.style
+_figure = plotting.figure
+P = plotting.PALETTE
 
 
-@functools.cache
-def _families() -> tuple[str, ...]:
-    """DejaVu has no Chinese glyphs (units such as 亿元): add a CJK fallback that matplotlib knows."""
-    from matplotlib import font_manager
-
-    known = {f.name for f in font_manager.fontManager.ttflist}
-    return ("DejaVu Sans",) + tuple(f for f in _CJK if f in known)
+def _axis(label: str | None, variable: str, units: str) -> str:
+    """An axis label: the variable's (bilingual) label and its unit."""
+    text = label or variable
+    return f"{text} ({units})" if units else text
 
 
-@contextlib.contextmanager
-def _style():
-    with matplotlib.rc_context({**_RC, "font.family": list(_families())}):
-        yield
-
-
-def _figure(width=8.0, height=4.5) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def plot_bands(bands: pd.DataFrame, variable: str, *, years: Sequence[float] = (), units: str = "") -> Figure:
-    """Median and 25–75 / 5–95 % bands of one variable over time (``mc.bands`` table)."""
+def plot_bands(bands: pd.DataFrame, variable: str, *, years: Sequence[float] = (), units: str = "",
+               label: str | None = None) -> Figure:
+    """Median and 25–75 / 5–95 % bands of one variable over time (``mc.bands`` table).
+    ``label``: the variable's display name (e.g. bilingual), ``units``: its unit."""
     d = bands[bands["variable"] == variable].sort_values("time")
+    bi = plotting.bilingual
     with _style():
         fig = _figure()
         ax = fig.add_subplot()
         t = d["time"].to_numpy()
-        ax.fill_between(t, d["p5"], d["p95"], color="tab:blue", alpha=0.18, lw=0, label="5–95 %")
-        ax.fill_between(t, d["p25"], d["p75"], color="tab:blue", alpha=0.38, lw=0, label="25–75 %")
-        ax.plot(t, d["p50"], color="tab:blue", lw=2, label="median")
+        ax.fill_between(t, d["p5"], d["p95"], color=P[0], alpha=0.18, lw=0, label=bi("5–95 % 区间", "5–95 %"))
+        ax.fill_between(t, d["p25"], d["p75"], color=P[0], alpha=0.38, lw=0, label=bi("25–75 % 区间", "25–75 %"))
+        ax.plot(t, d["p50"], color=P[0], lw=2, label=bi("中位数", "median"))
         for y in years:
             ax.axvline(y, color="grey", ls=":", lw=1)
-        ax.set_title(f"{variable}: Monte Carlo bands")
-        ax.set_xlabel("year")
-        ax.set_ylabel(f"{variable} ({units})" if units else variable)
+        ax.set_title(f"{label or variable}: " + bi("蒙特卡洛区间", "Monte Carlo bands"))
+        ax.set_xlabel(bi("年", "year"))
+        ax.set_ylabel(_axis(label, variable, units))
         ax.legend(loc="upper left")
     return fig
 
 
-def plot_tornado(table: pd.DataFrame, output: str, *, top: int = 15) -> Figure:
+def plot_tornado(table: pd.DataFrame, output: str, *, top: int = 15, units: str = "",
+                 label: str | None = None) -> Figure:
     """Tornado of an OAT table: change of ``output`` from its base value at each parameter's low/high."""
     d = table[table["output"] == output].nlargest(top, "abs_swing").iloc[::-1]
+    bi = plotting.bilingual
     with _style():
-        fig = _figure(8, 0.35 * len(d) + 1.5)
+        fig = _figure(8, 0.35 * len(d) + 1.8)
         ax = fig.add_subplot()
         base = float(d["y_base"].iloc[0]) if len(d) else 0.0
         y = np.arange(len(d))
-        ax.barh(y, d["y_low"] - base, left=base, color="tab:orange", label="parameter at low")
-        ax.barh(y, d["y_high"] - base, left=base, color="tab:blue", label="parameter at high")
+        ax.barh(y, d["y_low"] - base, left=base, color=P[1], label=bi("参数取下限", "parameter at low"))
+        ax.barh(y, d["y_high"] - base, left=base, color=P[0], label=bi("参数取上限", "parameter at high"))
         ax.axvline(base, color="black", lw=1)
         ax.set_yticks(y, d["parameter"])
-        ax.set_title(f"{output}: one-at-a-time sensitivity")
-        ax.set_xlabel(output)
+        ax.set_ylabel(bi("参数", "parameter"))
+        ax.set_title(f"{label or output}: " + bi("单因素敏感性", "one-at-a-time sensitivity"))
+        ax.set_xlabel(_axis(label, output, units))
         ax.legend(loc="lower right")
     return fig
 
 
-def plot_morris(table: pd.DataFrame, output: str, *, labels: int = 10) -> Figure:
-    """Morris mu* against sigma; the ``labels`` largest mu* are named."""
+def plot_morris(table: pd.DataFrame, output: str, *, labels: int = 10, units: str = "",
+                label: str | None = None) -> Figure:
+    """Morris mu* against sigma; the ``labels`` largest mu* carry numbers, named in a key beside
+    the plot (names next to crowded points would overprint)."""
     d = table[table["output"] == output]
+    bi = plotting.bilingual
+    unit = f" ({units})" if units else ""
     with _style():
-        fig = _figure(7, 5)
-        ax = fig.add_subplot()
-        ax.errorbar(d["mu_star"], d["sigma"], xerr=d["mu_star_conf"], fmt="o", ms=4, color="tab:blue",
-                    ecolor="tab:blue", alpha=0.7, lw=0.8)
-        for _, r in d.nlargest(labels, "mu_star").iterrows():
-            ax.annotate(r["parameter"], (r["mu_star"], r["sigma"]), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
+        fig = _figure(10, 5.5)
+        ax, key = fig.subplots(1, 2, width_ratios=(3, 1.3))
+        ax.errorbar(d["mu_star"], d["sigma"], xerr=d["mu_star_conf"], fmt="o", ms=4, color=P[0],
+                    ecolor=P[0], alpha=0.7, lw=0.8)
+        top = d.nlargest(labels, "mu_star")
+        plotting.numbered_labels(ax, top["mu_star"], top["sigma"], list(top["parameter"]), key_ax=key,
+                                 title=bi("参数 (按 mu* 排序)", "parameter (by mu*)"))
         lim = float(max(d["mu_star"].max(), d["sigma"].max(), 1e-12)) * 1.05
         ax.plot([0, lim], [0, lim], color="grey", ls=":", lw=1)
-        ax.set_xlabel("mu* (mean |elementary effect|)")
-        ax.set_ylabel("sigma (interactions / non-linearity)")
-        ax.set_title(f"{output}: Morris screening")
+        ax.set_xlabel(bi("mu* 平均绝对基本效应", "mu* (mean |elementary effect|)") + unit)
+        ax.set_ylabel(bi("sigma 交互/非线性", "sigma (interactions / non-linearity)") + unit)
+        ax.set_title(f"{label or output}: " + bi("Morris 筛选", "Morris screening"))
     return fig
 
 
-def plot_sobol(table: pd.DataFrame, output: str, *, top: int = 15) -> Figure:
+def plot_sobol(table: pd.DataFrame, output: str, *, top: int = 15, label: str | None = None) -> Figure:
     """First-order and total Sobol indices with their confidence intervals as error bars."""
     d = table[table["output"] == output].nlargest(top, "ST")
+    bi = plotting.bilingual
     with _style():
-        fig = _figure(max(6.0, 0.55 * len(d) + 2), 4.8)
+        fig = _figure(max(6.0, 0.55 * len(d) + 2), 5.0)
         ax = fig.add_subplot()
         x = np.arange(len(d))
-        ax.bar(x - 0.2, d["S1"], 0.4, yerr=d["S1_conf"], capsize=3, color="tab:blue", label="first order S1")
-        ax.bar(x + 0.2, d["ST"], 0.4, yerr=d["ST_conf"], capsize=3, color="tab:orange", label="total ST")
+        ax.bar(x - 0.2, d["S1"], 0.4, yerr=d["S1_conf"], capsize=3, color=P[0], label=bi("一阶 S1", "first order S1"))
+        ax.bar(x + 0.2, d["ST"], 0.4, yerr=d["ST_conf"], capsize=3, color=P[1], label=bi("总效应 ST", "total ST"))
         ax.set_xticks(x, d["parameter"], rotation=40, ha="right", fontsize=8)
-        ax.set_ylabel("share of output variance")
-        ax.set_title(f"{output}: Sobol indices")
+        ax.set_xlabel(bi("参数", "parameter"))
+        ax.set_ylabel(bi("输出方差份额 (0–1)", "share of output variance (0–1)"))
+        ax.set_title(f"{label or output}: " + bi("Sobol 指数", "Sobol indices"))
         ax.legend()
     return fig
 
 
 def plot_shares(shares: pd.DataFrame, *, title: str) -> Figure:
-    """Heat map of the robustness share table (row scenario beats column scenario)."""
+    """Heat map of the robustness share table (row scenario beats column scenario); cividis reads
+    the same with every common colour-vision deficiency."""
+    bi = plotting.bilingual
     with _style():
         n = len(shares)
-        fig = _figure(1.2 * n + 3, 1.0 * n + 2)
+        fig = _figure(max(7.0, 1.2 * n + 3.5), max(5.0, 1.0 * n + 2.5))
         ax = fig.add_subplot()
         ax.grid(False)
-        im = ax.imshow(shares.to_numpy(dtype=float), vmin=0, vmax=1, cmap="RdYlGn")
+        im = ax.imshow(shares.to_numpy(dtype=float), vmin=0, vmax=1, cmap="cividis")
         ax.set_xticks(range(n), shares.columns, rotation=30, ha="right")
         ax.set_yticks(range(n), shares.index)
+        ax.set_xlabel(bi("列情景", "column scenario"))
+        ax.set_ylabel(bi("行情景", "row scenario"))
         for i in range(n):
             for j in range(n):
                 v = shares.iat[i, j]
                 if np.isfinite(v):
-                    ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=9)
-        fig.colorbar(im, ax=ax, label="share of members where row beats column")
+                    ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=9,
+                            color="black" if v > 0.55 else "white")
+        fig.colorbar(im, ax=ax, label=bi("行情景胜出的成员比例", "share of members where row beats column", width=40))
         ax.set_title(title)
     return fig
 
 
-def plot_distributions(values: pd.DataFrame, *, title: str) -> Figure:
-    """Box plot of one KPI per scenario over the uncertainty members."""
+def plot_distributions(values: pd.DataFrame, *, title: str, units: str = "", label: str | None = None) -> Figure:
+    """Box plot of one KPI per scenario over the uncertainty members (whiskers 5–95 %)."""
+    bi = plotting.bilingual
     with _style():
-        fig = _figure(max(5.0, 1.3 * values.shape[1] + 2), 4.5)
+        fig = _figure(max(5.0, 1.3 * values.shape[1] + 2), 4.8)
         ax = fig.add_subplot()
         ax.boxplot([values[c].to_numpy() for c in values.columns], whis=(5, 95), showfliers=False)
         ax.set_xticks(range(1, values.shape[1] + 1), values.columns, rotation=20, ha="right")
+        ax.set_xlabel(bi("情景", "scenario"))
+        if label or units:
+            ax.set_ylabel(_axis(label, "", units))
         ax.set_title(title)
     return fig
 

@@ -411,7 +411,11 @@ def exit_code(results: list[CaseResult]) -> int:
 
 def _case_line(r: CaseResult) -> str:
     e = r.engine
-    text = f"{e.outcome:11s} {r.folder}/{r.model}: {e.compared} columns, worst {e.worst_error:.2g}x"
+    if e.outcome in ("unsupported", "error", "crash") and not e.compared:
+        what = "not supported by this engine" if e.outcome == "unsupported" else "failed"
+        text = f"{e.outcome:11s} {r.folder}/{r.model}: {what}"
+    else:
+        text = f"{e.outcome:11s} {r.folder}/{r.model}: {e.compared} columns, worst {e.worst_error:.2g}x"
     if r.pysd is not None:
         text += f" | pysd {r.pysd.outcome}"
     if not r.in_scope:

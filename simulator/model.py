@@ -36,6 +36,7 @@ from .solvers import (
 __version__ = "0.1.0"
 BACKENDS = ("auto", "numpy", "numba")
 CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+DEFAULT_METHOD = "euler"   # Vensim's own: fixed Euler steps of TIME STEP, in Python and every command
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,14 @@ class Model:
         return {names[i]: {names[j] for j in deps} for i, deps in dependencies(self.program.ir).items()}
 
     @property
+    def doc(self):
+        """One row per variable as a pandas DataFrame (pysd's ``model.doc``): variable, kind,
+        units, subscripts, limits, zh/en description, range and source (see :mod:`simulator.doc`)."""
+        from .doc import doc_table
+
+        return doc_table(self)
+
+    @property
     def control(self) -> dict[str, float]:
         """INITIAL TIME, FINAL TIME, TIME STEP, SAVEPER as the model file sets them."""
         _, _, C, _ = self._initialise(self.program, dict(self.program.defaults), 1, fixed=True, seed=0)
@@ -231,7 +240,7 @@ class Model:
                 y0, S = prog.init(P, np.float64(t0), clock, m)
         return y0, S, C, P
 
-    def run(self, params: dict | None = None, *, method: str = "RK45", options: RunOptions | None = None,
+    def run(self, params: dict | None = None, *, method: str = DEFAULT_METHOD, options: RunOptions | None = None,
             outputs: list[str] | None = None, seed: int = 0, status: bool = False) -> Result:
         """Simulate.
 
@@ -239,7 +248,8 @@ class Model:
             with one value per member (the run becomes an ensemble), a pandas Series over time
             (a time series), a DataFrame over time with one column per member, or for a lookup a
             Series over x or an (x, y) pair. Values must be finite.
-        method: "RK45" (default), "RK23", "DOP853", "LSODA", "BDF", "Radau", "euler", "rk4".
+        method: "euler" (default: Vensim's fixed step of TIME STEP), "rk4", or an adaptive
+            scipy method "RK45", "RK23", "DOP853", "LSODA", "BDF", "Radau".
         outputs: variable names to keep (default: all).
         seed: seed of RANDOM UNIFORM/NORMAL noise.
         status: return a result with ``status`` per run instead of raising on solver failure.

@@ -19,12 +19,17 @@ class VariableMeta:
     units: str
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     """Values at the save times.
 
     ``data[name]`` has shape (time, *subscript shape, member). ``metadata`` records the model
     file hash, the parameters, the method, solver statistics and the seed.
+
+    Where pysd returns a DataFrame, a single-member result answers like one: ``result[["A", "B"]]``
+    is a DataFrame of those columns, ``result.loc[2030]``, ``result.head()``, ``result.plot()``
+    and a notebook's display go through :meth:`to_frame`. ``result["A"]`` stays the array over
+    (time, subscripts..., member), so ensembles keep their member axis.
     """
 
     times: np.ndarray
@@ -34,8 +39,48 @@ class Result:
     metadata: dict = field(default_factory=dict)
     status: list = field(default_factory=list)
 
-    def __getitem__(self, name: str) -> np.ndarray:
+    def __getitem__(self, name):
+        if isinstance(name, list):   # pandas' rule: a list of columns gives a DataFrame
+            frame = self._single_frame(f"result[{name!r}]")
+            return frame[[self._label(n, frame) for n in name]]
         return self.data[self._key(name)]
+
+    def _label(self, name: str, frame) -> str:
+        if name in frame.columns:
+            return name
+        return self._key(name)   # a variable's own name (normalised); KeyError with a suggestion
+
+    def _single_frame(self, what: str) -> pd.DataFrame:
+        if self.n_members != 1:
+            raise ValueError(f"{what} needs a single run; this result has {self.n_members} members: "
+                             "use to_frame(member=k) or to_xarray()")
+        return self.to_frame()
+
+    @property
+    def loc(self):
+        """``to_frame().loc`` of a single run: ``result.loc[2030, "A"]``, ``result.loc[2025:2030]``."""
+        return self._single_frame("result.loc").loc
+
+    def head(self, n: int = 5) -> pd.DataFrame:
+        return self._single_frame("result.head()").head(n)
+
+    def tail(self, n: int = 5) -> pd.DataFrame:
+        return self._single_frame("result.tail()").tail(n)
+
+    def plot(self, *args, **kwargs):
+        """``to_frame().plot(...)`` of a single run (pandas' plotting, matplotlib axes)."""
+        return self._single_frame("result.plot()").plot(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        method = self.metadata.get("method", "?")
+        return (f"<Result: {len(self.times)} times {self.times[0]:g}..{self.times[-1]:g}, "
+                f"{len(self.data)} variables, {self.n_members} member(s), method {method}>"
+                if len(self.times) else f"<Result: no times, {len(self.data)} variables>")
+
+    def _repr_html_(self) -> str:
+        if self.n_members != 1:
+            return f"<pre>{self!r}</pre>"
+        return self.to_frame()._repr_html_()
 
     def _key(self, name: str) -> str:
         if name in self.data:

@@ -23,16 +23,18 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 def test_every_package_of_the_repository_is_declared():
     declared = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    # hidden folders (the README's .venv with its site-packages, .git) and outputs are not the project's
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.glob("*/**/__init__.py")
-             if p.parent.relative_to(ROOT).parts[0] not in ("tests", "benchmarks", "build")}
+             if p.parent.relative_to(ROOT).parts[0] not in ("tests", "benchmarks", "build", "dist", "out")
+             and not p.parent.relative_to(ROOT).parts[0].startswith(".")}
     assert found <= declared, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - declared)}"
     assert PYPROJECT["tool"]["setuptools"]["package-dir"]["innosim_models"] == "models"
     assert PYPROJECT["project"]["scripts"]["innosim"] == "innosim.cli:main"
 
 
 def _not_source(folder: str, names: list[str]) -> set[str]:
-    skip = {n for n in names if n in {".git", "build", "dist", "out", "__pycache__", ".hypothesis", ".pytest_cache",
-                                     ".ruff_cache", "tests", "benchmarks"} or n.endswith(".egg-info")}
+    skip = {n for n in names if n in {".git", ".venv", "build", "dist", "out", "__pycache__", ".hypothesis",
+                                     ".pytest_cache", ".ruff_cache", "tests", "benchmarks"} or n.endswith(".egg-info")}
     if Path(folder).name == "models":   # models pysd translated next to their .mdl files
         skip |= {n for n in names if n.endswith(".py") and n != "draw_cld.py"}
     return skip

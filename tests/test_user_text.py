@@ -19,7 +19,9 @@ from innosim.cli import DELEGATED, main
 from innosim.registry import load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
-BANNED = re.compile(r"seed[ _-]?0\d\d|种子文献|domain\.md|parameters\.md|\.\./shared", re.I)
+BANNED = re.compile(r"seed[ _-]?0\d\d|种子文献|domain\.md|parameters\.md|\.\./shared"
+                    # a source paper by its internal number: "004 §4.2", "依据: 003", "含 002 区域"
+                    r"|(?<![\w.\-/])00\d(?=\s*(?:§|困境|区域))|依据[:：]\s*00\d", re.I)
 REF = re.compile(r"\[ref:([^,\]\s]+)")
 REFERENCES = set(re.findall(r"^\| `([^`]+)` \|", (ROOT / "docs" / "references.md").read_text(encoding="utf-8"), re.M))
 TEMPLATES = [ROOT / "policies" / "report.py", ROOT / "sensitivity" / "report.py",
@@ -98,4 +100,6 @@ def test_the_check_catches_what_it_should():
     assert problems("source: seed 004 §4.2", "x") and problems("见种子文献 002", "x")
     assert problems("see ../shared/parameters.md", "x") and problems("[ref:no_such_key, §1]", "x")
     assert problems("id = \"seed002-package\"", "x")
+    assert problems("链长制 (004 §4.2)", "x") and problems("依据: 003 困境和挑战", "x") and problems("含 002 区域协同", "x")
+    assert not problems("value 0.004 §1; 2004 §3; id x-002 §4", "x")
     assert not problems("source: [ref:wang2025, §7.2.3]; noise seed 20250417", "x")

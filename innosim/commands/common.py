@@ -13,15 +13,16 @@ def add_model_option(parser, help_text: str = MODEL_HELP) -> None:
     parser.add_argument("--model", default=None, metavar="NAME|PATH", help=help_text)
 
 
-def chosen_model(name, *, quiet: bool = False) -> ModelInfo:
-    """Resolve ``--model`` and print the model's notice (an uncalibrated model says so) on stderr."""
+def chosen_model(name, *, quiet: bool = False, lang: str = "en") -> ModelInfo:
+    """Resolve ``--model`` and print the model's notice (an uncalibrated model says so) on stderr,
+    in the command's language."""
     info = resolve(name)
     if not quiet:
-        show_notice(info)
+        show_notice(info, lang)
     return info
 
 
-def show_notice(info: ModelInfo) -> None:
-    line = info.notice_line("en")
+def show_notice(info: ModelInfo, lang: str = "en") -> None:
+    line = info.notice_line(lang)
     if line:
-        print(f"note: {line}", file=sys.stderr)
+        print(f"{'注意' if lang == 'zh' else 'note'}: {line}", file=sys.stderr)

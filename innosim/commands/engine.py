@@ -6,12 +6,14 @@ from pathlib import Path
 
 from simulator.clitools import positive_float, year
 from simulator.errors import ParameterError
+from simulator.model import DEFAULT_METHOD
 from simulator.outputs import RunFolder, csv_bytes, safe_stem
 
 from ..registry import MODEL_SUFFIXES, load_registry
 from .common import add_model_option, chosen_model
 
 MAX_STEPS = 10_000_000   # integration steps of one CLI run (memory and time stay bounded)
+FIXED_METHODS = ("euler", "rk4")
 
 
 def add_commands(sub) -> None:
@@ -21,9 +23,11 @@ def add_commands(sub) -> None:
                    help="a .mdl/.xmile/.stmx file, or a built-in scenario id / scenario .toml file of "
                         "--model (default: the --model model as it is)")
     add_model_option(r)
-    r.add_argument("--method", default="euler",
-                   help="euler, rk4, RK45, RK23, DOP853, LSODA, BDF, Radau (default euler)")
-    r.add_argument("--time-step", type=positive_float, default=None, help="override TIME STEP")
+    r.add_argument("--method", default=DEFAULT_METHOD,
+                   help=f"euler, rk4, RK45, RK23, DOP853, LSODA, BDF, Radau (default {DEFAULT_METHOD}, "
+                        "Vensim's fixed step of TIME STEP)")
+    r.add_argument("--time-step", type=positive_float, default=None,
+                   help="override TIME STEP (with euler/rk4 it must divide SAVEPER and the run's length)")
     r.add_argument("--final-time", type=year, default=None, help="override FINAL TIME")
     r.add_argument("--var", action="append", help="variable to keep (repeatable; default all)")
     r.add_argument("--out", default="out", help="output folder (default out/); the run's files are "
@@ -36,6 +40,8 @@ def add_commands(sub) -> None:
     i = sub.add_parser("info", help="list a model's variables, units and ranges")
     i.add_argument("model", nargs="?", default=None, help="a registered model name or a model file "
                    "(default: the registry's default model)")
+    i.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="language of the variables' descriptions (from the model's documentation)")
     i.set_defaults(func=cmd_info)
     m = sub.add_parser("models", help="list the registered models (names for --model)")
     m.add_argument("--lang", choices=("en", "zh"), default="en")
@@ -65,6 +71,29 @@ def check_run_options(model, args) -> None:
     if (tf - t0) / dt > MAX_STEPS:
         raise ParameterError(f"{name}: {(tf - t0) / dt:,.0f} steps of {dt:g} from {t0:g} to {tf:g} "
                              f"exceed the limit of {MAX_STEPS:,}; use a larger --time-step")
+    if args.time_step is not None and getattr(args, "method", "euler") in FIXED_METHODS:
+        check_time_step(model, dt, saveper, t0, tf)
+
+
+def _divides(step: float, span: float) -> bool:
+    n = span / step
+    return abs(n - round(n)) <= 1e-6 * max(1.0, n)
+
+
+def check_time_step(model, dt: float, saveper: float, t0: float, tf: float) -> None:
+    """A fixed-step run keeps states at multiples of TIME STEP only: a --time-step that does not
+    divide SAVEPER (or the run's length) would save rows between the save times (2045.1, 2049.0,
+    ... instead of 2045, 2046, ...) and stop short of FINAL TIME, so it is refused."""
+    follows = "TIME STEP" in {n.upper() for n in model.dependencies.get("SAVEPER", set())}
+    name = model.path.name
+    if not follows and not _divides(dt, saveper):
+        fits = [f"{saveper / k:g}" for k in (1, 2, 4, 8) if saveper / k < dt * 4][:3] or [f"{saveper:g}"]
+        raise ParameterError(f"{name}: --time-step {dt:g} does not divide SAVEPER {saveper:g} "
+                             f"({saveper / dt:.3g} steps per saved row), so the saved rows would fall "
+                             f"between the save times; use a step such as {', '.join(fits)}")
+    if not _divides(dt, tf - t0):
+        raise ParameterError(f"{name}: --time-step {dt:g} does not divide the run from {t0:g} to {tf:g} "
+                             f"({(tf - t0) / dt:.4g} steps), so the run would stop short of FINAL TIME")
 
 
 def cmd_run(args) -> int:
@@ -113,10 +142,18 @@ def cmd_info(args) -> int:
     model = load(info.path)
     print(f"{model.path}  sha256 {model.sha256[:12]}")
     print("control:", model.control)
+    from simulator.doc import parse_documentation
+
+    lang = getattr(args, "lang", "en")
     for name, v in model.variables.items():
         lim = "" if v.limits == (None, None) else f" {list(v.limits)}"
         dims = f"[{','.join(v.dims)}]" if v.dims else ""
         print(f"  {v.kind:9s} {name}{dims} ({v.units}){lim}")
+        parts = parse_documentation(v.documentation)
+        text = parts.get(lang) or parts.get("en", "")
+        if text:
+            src = f"; {'来源' if lang == 'zh' else 'source'}: {parts['source']}" if parts.get("source") else ""
+            print(f"  {'':9s}   {text}{src}")
     return 0
 
 

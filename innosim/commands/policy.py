@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from simulator.clitools import year as year_arg
+from simulator.model import DEFAULT_METHOD
 from simulator.outputs import RunFolder, csv_bytes
 
 from .common import add_model_option, chosen_model
@@ -22,7 +23,7 @@ def add_commands(sub) -> None:
     c.add_argument("--out", default="out/compare", help="output folder (default out/compare); its previous "
                    "results are replaced, and _COMPLETE.json is written last")
     add_model_option(c)
-    c.add_argument("--method", default="euler", help="integration method (default euler at TIME STEP)")
+    c.add_argument("--method", default=DEFAULT_METHOD, help=f"integration method (default {DEFAULT_METHOD} at TIME STEP)")
     c.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the terminal table")
     c.set_defaults(func=cmd_compare)
     lv = sub.add_parser("levers", help="list a model's lever and shock catalogue")
@@ -32,12 +33,12 @@ def add_commands(sub) -> None:
     lv.set_defaults(func=cmd_levers)
 
 
-def model_and_catalogue(name):
+def model_and_catalogue(name, lang: str = "en"):
     """(ModelInfo, loaded model, catalogue) of ``--model``, the catalogue checked against the model."""
     import policies
     import simulator
 
-    info = chosen_model(name)
+    info = chosen_model(name, lang=lang)
     cat = info.catalogue()
     model = simulator.load(info.path)
     policies.check_against_model(cat, model)
@@ -50,7 +51,7 @@ def cmd_compare(args) -> int:
     from simulator.solvers import check_method
 
     args.method = check_method(args.method)
-    info, model, cat = model_and_catalogue(args.model)
+    info, model, cat = model_and_catalogue(args.model, args.lang)
     years = args.years or list(info.report_years) or [2030, 2035]
     bar = None
     try:
@@ -76,35 +77,55 @@ def cmd_compare(args) -> int:
     for year in comp.years:
         print(terminal_table(comp, year=year, catalogue=cat, lang=args.lang))
         print()
-    print(f"wrote {len(files)} files to {Path(args.out)}/: " + ", ".join(sorted(p.name for p in files.values())))
+    names = ", ".join(sorted(p.name for p in files.values()))
+    print(f"已写入 {len(files)} 个文件到 {Path(args.out)}/: {names}" if args.lang == "zh"
+          else f"wrote {len(files)} files to {Path(args.out)}/: {names}")
     return 0
 
 
+LEVER_TEXT = {
+    "en": {"levers": "levers", "shocks": "shocks", "id": "id", "area": "area", "baseline": "baseline",
+           "range": "range", "unit": "unit", "name": "name", "per": "per", "drives": "drives",
+           "sources": "sources", "cost": "cost", "scenarios": "built-in scenarios", "extends": "extends"},
+    "zh": {"levers": "政策杠杆", "shocks": "外部冲击", "id": "编号", "area": "领域", "baseline": "基准值",
+           "range": "范围", "unit": "单位", "name": "名称", "per": "按", "drives": "作用于常数",
+           "sources": "来源", "cost": "成本", "scenarios": "内置情景", "extends": "基于"},
+}
+
+
 def cmd_levers(args) -> int:
-    info = chosen_model(args.model)
+    from policies.compare import _pad, display_width, unit_text
+
+    info = chosen_model(args.model, lang=args.lang)
     cat = info.catalogue()
     lang = args.lang
+    tx = LEVER_TEXT["zh" if lang == "zh" else "en"]
     print(f"{info.label(lang)} ({info.name})\n")
-    width = max([28, *(len(i) + 1 for i in cat.items)])
+    width = max([display_width(tx["id"]), *(display_width(i) for i in cat.items)]) + 1
+    aw = max([display_width(tx["area"]), *(display_width(a[lang]) for a in cat.areas.values())]) + 1
+    units = [unit_text(it.unit, lang) for it in cat.items.values()]
+    uw = max([display_width(tx["unit"]), *(display_width(u) for u in units)]) + 1
     for kind, items in (("levers", cat.levers), ("shocks", cat.shocks)):
-        print(f"{kind}:")
-        print(f"  {'id':{width}s} {'area':14s} {'baseline':>9s} {'range':>14s}  {'unit':10s} name")
+        print(f"{tx[kind]}:")
+        print(f"  {_pad(tx['id'], width, False)} {_pad(tx['area'], aw, False)} {_pad(tx['baseline'], 9)} "
+              f"{_pad(tx['range'], 14)}  {_pad(tx['unit'], uw, False)} {tx['name']}")
         for it in items.values():
             rng = f"{it.low:g}..{it.high:g}"
-            per = f" [per {it.subscript}]" if it.subscript else ""
+            per = f" [{tx['per']} {it.subscript}]" if it.subscript else ""
             area = cat.areas[it.area][lang]
-            print(f"  {it.id:{width}s} {area:14s} {it.baseline:>9g} {rng:>14s}  {it.unit:10s} {it.label(lang)}{per}")
-            print(f"  {'':{width}s} drives {it.constant!r}; sources: {it.source}")
+            print(f"  {_pad(it.id, width, False)} {_pad(area, aw, False)} {it.baseline:>9g} {rng:>14s}  "
+                  f"{_pad(unit_text(it.unit, lang), uw, False)} {it.label(lang)}{per}")
+            print(f"  {'':{width}s} {tx['drives']} {it.constant!r}; {tx['sources']}: {it.source}")
             if it.cost_rule:
-                print(f"  {'':{width}s} cost: {it.cost_rule[lang]}")
+                print(f"  {'':{width}s} {tx['cost']}: {it.cost_rule[lang]}")
         print()
     if args.scenarios:
         from policies.scenario import builtin_scenarios
 
-        print("built-in scenarios:")
+        print(f"{tx['scenarios']}:")
         for sc in builtin_scenarios(catalogue=cat):
-            ext = f" (extends {sc.extends})" if sc.extends else ""
-            print(f"  {sc.id:{width}s} {sc.label(lang)}{ext}")
+            ext = f" ({tx['extends']} {sc.extends})" if sc.extends else ""
+            print(f"  {_pad(sc.id, width, False)} {sc.label(lang)}{ext}")
     return 0
 
 

@@ -31,6 +31,7 @@ from sensitivity.uncertainty import from_model, load_uncertainties
 from simulator import RunOptions
 from simulator.clitools import MAX_SAMPLES, MAX_SEED, Parser, guarded, int_between, year
 from simulator.errors import SimulatorError
+from simulator.model import DEFAULT_METHOD
 from simulator.outputs import safe_stem
 
 from ..registry import ModelInfo
@@ -51,7 +52,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int_between(0, MAX_SEED), default=0, help="seed of the samples (default 0)")
     p.add_argument("--out", help="output folder for CSV, PNG and index.html; its previous results are "
                    "replaced, and _COMPLETE.json is written last")
-    p.add_argument("--method-solver", "--solver", dest="solver", default="euler",
+    p.add_argument("--method-solver", "--solver", dest="solver", default=DEFAULT_METHOD,
                    help="integration method: euler (default, at TIME STEP), rk4, RK45, ...")
     p.add_argument("--chunk-size", type=int_between(1, 1_000_000), default=5000,
                    help="members per vectorised run (default 5000)")
@@ -199,25 +200,27 @@ def _sensitivity(args) -> int:
             kpi_values = study.kpi_values(res.ensemble)
             members = res.ensemble.samples.assign(
                 **{o: kpi_values[:, i] for i, o in enumerate(study.outputs)}).reset_index()
-            figs = {f"bands_{_slug(k)}": plot_bands(res.bands, k, years=years) for k in kpis if "[" not in k}
+            figs = {f"bands_{_slug(k)}": plot_bands(res.bands, k, years=years, **_described(model, k))
+                    for k in kpis if "[" not in k}
             sections.append(Section("Monte Carlo", f"{n} members, seed {args.seed}; bands are the 5/25/50/75/95th "
                                     "percentiles over members", figs,
                                     {"summary": res.summary, "bands": res.bands, "members": members}))
             _print(res.summary, ["output", "p5", "p50", "p95", "mean"])
         elif args.method == "oat":
             table = study.oat()
-            figs = {f"tornado_{_slug(o)}": plot_tornado(table, o) for o in study.outputs}
+            figs = {f"tornado_{_slug(o)}": plot_tornado(table, o, **_described(model, o)) for o in study.outputs}
             sections.append(Section("One at a time", "each parameter at the ends of its range, others at the "
                                     "model's values", figs, {"oat": table}))
             _print(table, ["output", "parameter", "low", "high", "y_low", "y_high", "swing"])
         elif args.method == "morris":
             table = study.morris(n, seed=args.seed)
-            figs = {f"morris_{_slug(o)}": plot_morris(table, o) for o in study.outputs}
+            figs = {f"morris_{_slug(o)}": plot_morris(table, o, **_described(model, o)) for o in study.outputs}
             sections.append(Section("Morris", f"{n} trajectories, 4 levels, seed {args.seed}", figs, {"morris": table}))
             _print(table, ["output", "parameter", "mu_star", "mu_star_conf", "sigma"])
         else:
             table = study.sobol(n, seed=args.seed)
-            figs = {f"sobol_{_slug(o)}": plot_sobol(table, o) for o in study.outputs}
+            figs = {f"sobol_{_slug(o)}": plot_sobol(table, o, label=_described(model, o)["label"])
+                    for o in study.outputs}
             sections.append(Section("Sobol", f"base sample {n}, {runs} runs, seed {args.seed}; error bars are "
                                     "95 % bootstrap confidence intervals", figs, {"sobol": table}))
             _print(table, ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
@@ -246,14 +249,17 @@ def _robustness(args) -> int:
           f"{args.kpi} in {year:g}, {args.direction}; {compute.description}")
     res = robustness(model, scenarios, spec, args.kpi, year, args.samples, args.seed, direction=args.direction,
                      options=opts, compute=compute)
+    from simulator import plotting
+
     out = Path(args.out or "out/robustness")
     title = f"{args.kpi} ({year:g})"
     shares = res.shares.reset_index()
     sec = Section("Robustness", f"{args.samples} members, seed {args.seed}; KPI to {args.direction}. "
                   "share = fraction of members in which the row scenario beats the column scenario; "
                   "regret = best scenario's value in the member minus this scenario's value.",
-                  {"shares": plot_shares(res.shares, title=f"{title}: row beats column"),
-                   "distribution": plot_distributions(res.values, title=title)},
+                  {"shares": plot_shares(res.shares, title=plotting.bilingual(
+                      f"{title}: 行情景胜过列情景的比例", f"{title}: row beats column", width=50)),
+                   "distribution": plot_distributions(res.values, title=title, **_described(model, args.kpi))},
                   {"regret": res.regret, "shares": shares, "pairs": res.pairs(),
                    "members": res.samples.join(res.values).reset_index()})
     page = write_report(out, f"innosim robustness: {title}", [*_model_section(info), sec],
@@ -273,6 +279,24 @@ def _model_section(info: ModelInfo) -> list:
     if info.notice:
         text += f". {info.notice['en']} {info.notice['zh']}"
     return [Section("Model", text)]
+
+
+def _described(model, output: str) -> dict:
+    """The chart label (name in en and zh, from the model's documentation) and unit of a KPI
+    output such as ``Name`` or ``Name (2030)``."""
+    from simulator import plotting
+    from simulator.doc import parse_documentation
+
+    name = output.rsplit(" (", 1)[0].split("[")[0].strip() if output.endswith(")") else output.split("[")[0]
+    try:
+        var = model.variable(name)
+    except SimulatorError:
+        return {"label": output, "units": ""}
+    meta = model.variables.get(var.name)
+    zh = parse_documentation(meta.documentation).get("zh", "") if meta else ""
+    zh = zh.split("(")[0].split("（")[0].strip()
+    label = plotting.bilingual(zh, output, width=60) if zh else output
+    return {"label": label, "units": (meta.units if meta else "") or ""}
 
 
 def _slug(text: str) -> str:

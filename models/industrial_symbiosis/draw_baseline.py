@@ -126,8 +126,8 @@ def draw_baseline(f, path: Path) -> Path:
 
 
 def draw_levers(runs: dict, path: Path) -> Path:
-    labels = {"baseline": "基准 baseline", "chain_chief": "链长制 chain chief (004 §4.2)",
-              "innovation_alliances": "创新联盟 alliances (004 §4.1)"}
+    labels = {"baseline": "基准 baseline", "chain_chief": "链长制 chain chief ([ref:transfer_ecology, §4.2])",
+              "innovation_alliances": "创新联盟 alliances ([ref:transfer_ecology, §4.1])"}
     colours = {"baseline": "black", "chain_chief": "#1f618d", "innovation_alliances": "#b03a2e"}
     fig, axes = plt.subplots(2, 1, figsize=(9, 7), gridspec_kw={"height_ratios": [2, 3]})
     ax = axes[0]

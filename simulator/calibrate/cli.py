@@ -44,6 +44,21 @@ def load_model_and_setup(model_path: Path, setup_path: Path | None):
     return model, setup
 
 
+def mape_table(mape: dict[str, float], targets, until: float | None) -> str:
+    """MAPE per series with the number of data points it rests on. A series with one point is
+    fitted exactly by any free parameter that moves it, so its 0 % says nothing: it is shown as
+    such instead of as a score."""
+    fitted = targets if until is None else targets[targets["year"] <= until]
+    points = fitted.groupby("series", sort=False).size()
+    width = max([28, *(len(s) + 2 for s in mape)])
+    lines = [f"{'series':<{width}}{'points':>7}{'MAPE %':>9}"]
+    for s, v in mape.items():
+        n = int(points.get(s, 0))
+        score = f"{100 * v:>9.2f}" if n > 1 else "   (one point: fitted, not scored)"
+        lines.append(f"{s:<{width}}{n:>7d}{score}")
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="innosim calibrate", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", type=Path, required=True, help="the model (a .mdl file, or for innosim a registered name)")
@@ -95,9 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         a.out.mkdir(parents=True, exist_ok=True)
         dest = a.out / (full.name if until is None else holdout.name)
     write_calibration(dest, result, model=a.model, setup=setup.path)
-    print(f"{'series':<28}{'MAPE %':>8}")
-    for s, v in result.mape.items():
-        print(f"{s:<28}{100 * v:>8.2f}")
+    print(mape_table(result.mape, targets, until))
     at_bound = [p.name for p in result.free
                 if min(result.params[p.name] - p.lower, p.upper - result.params[p.name]) < 1e-3 * (p.upper - p.lower)]
     if at_bound:

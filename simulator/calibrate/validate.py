@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +21,6 @@ from .mdlfile import doc_field, read_elements
 from .metrics import mape, naive_trend, theil_decomposition, theil_u
 from .records import load_calibrated_params
 from .setup import read_targets
-
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "WenQuanYi Zen Hei",
-             "Microsoft YaHei", "SimHei", "PingFang SC")
 
 
 def validation_table(model, targets: pd.DataFrame, holdout: dict, full: dict | None, until: float) -> pd.DataFrame:
@@ -56,14 +52,6 @@ def validation_table(model, targets: pd.DataFrame, holdout: dict, full: dict | N
     return pd.DataFrame(rows).set_index("series")
 
 
-def cjk_font() -> str | None:
-    """The name of an installed font with Chinese glyphs, or None."""
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((n for n in CJK_FONTS if n in names), None)
-
-
 def _zh_names(model_path: Path) -> dict[str, str]:
     out = {}
     for name, el in read_elements(model_path).items():
@@ -76,16 +64,9 @@ def _zh_names(model_path: Path) -> dict[str, str]:
 def plot_fit(path: str | Path, model, params: dict, targets: pd.DataFrame, until: float | None,
              *, holdout: dict | None = None, series: list[str] | None = None) -> Path:
     """Model against data per series; with ``holdout`` also the hold-out fit and the naive trend."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .. import plotting
 
-    font = cjk_font()
-    if font is None:
-        warnings.warn("no CJK font found (install fonts-noto-cjk): Chinese labels will not render",
-                      stacklevel=2)
-    else:
-        plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+    bi = plotting.bilingual
     zh = _zh_names(Path(model.path))
     series = series or list(dict.fromkeys(targets["series"]))
     start = min(float(model.control["initial_time"]), float(targets["year"].min()))
@@ -94,29 +75,40 @@ def plot_fit(path: str | Path, model, params: dict, targets: pd.DataFrame, until
     sim_h = simulate(model, holdout, series, years) if holdout is not None else None
     ncol = 2 if len(series) <= 4 else 3
     nrow = -(-len(series) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.0 * ncol, 3.4 * nrow), squeeze=False)
+    with plotting.style():
+        fig = plotting.figure(5.0 * ncol, 3.4 * nrow)
+        axes = np.atleast_2d(fig.subplots(nrow, ncol, squeeze=False))
+        _draw_fit(axes, series, targets, years, sim, sim_h, until, zh, model, bi)
+        fig.savefig(path, dpi=110)
+    return Path(path)
+
+
+def _draw_fit(axes, series, targets, years, sim, sim_h, until, zh, model, bi) -> None:
+    from .. import plotting
+
+    P = plotting.PALETTE
     for ax, s in zip(axes.flat, series):
         sub = targets[targets["series"] == s].sort_values("year")
-        ax.plot(sub["year"], sub["value"], "o", color="C3", label="数据 data")
-        ax.plot(years, sim[s][:, 0], color="C0", label="全样本拟合 full fit")
+        ax.plot(sub["year"], sub["value"], "o", color=P[3], label=bi("数据", "data"))
+        ax.plot(years, sim[s][:, 0], color=P[0], label=bi("全样本拟合", "full fit"))
         if sim_h is not None:
-            ax.plot(years, sim_h[s][:, 0], color="C2", ls="--", label=f"≤{until:g} 拟合 hold-out fit")
+            ax.plot(years, sim_h[s][:, 0], color=P[2], ls="--", label=bi(f"≤{until:g} 拟合", f"hold-out fit ≤{until:g}"))
             early = sub[sub["year"] <= until]
             if len(early) >= 2:
                 fut = years[years >= early["year"].max()]
                 ax.plot(fut, naive_trend(early["year"], early["value"], fut), color="grey", ls=":",
-                        label="朴素趋势 naive trend")
+                        label=bi("朴素趋势", "naive trend"))
         if until is not None:
             ax.axvline(until + 0.5, color="k", lw=0.6)
-        ax.set_title(f"{zh.get(s, s)}  {s}", fontsize=9)
+        ax.set_title(bi(zh.get(s, ""), s, width=50), fontsize=9)
+        ax.set_xlabel(bi("年", "year"), fontsize=8)
+        units = model.variables[s].units if s in model.variables else ""
+        if units:
+            ax.set_ylabel(units, fontsize=8)
         ax.tick_params(labelsize=8)
     for ax in list(axes.flat)[len(series):]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
 
 
 def _parser() -> argparse.ArgumentParser:
