@@ -216,9 +216,26 @@ const View = (() => {
 
   function legend(overlays) {
     const box = $("legend");
+    const hasData = S.charts.some(v => S.history && S.history[v]);
+    const hasBands = S.showBands && S.bands && S.bands.key === S.drawnKey;
     box.replaceChildren(
       el("span", { class: "key base", text: C.t("baseline") }), el("span", { class: "key scen", text: C.t("scenario") }),
+      hasData ? el("span", { class: "key data", id: "legend-data", text: C.t("data") }) : null,
+      hasBands ? el("span", { class: "key band", id: "legend-band", text: "p5–p95 / p25–p75" }) : null,
       ...overlays.map(({ name }, i) => el("span", { class: "key saved", style: `--c:${C.palette[i % C.palette.length]}`, text: name })));
+  }
+
+  /** The line beside the band toggle: computing, what the band is, or why it failed. */
+  function bandsStatus(kind, info) {
+    const box = $("bands-status");
+    box.dataset.kind = kind || "";
+    if (!kind) { box.textContent = ""; return; }
+    if (kind === "running") { box.textContent = C.t("bands_running"); return; }
+    if (kind === "error") { box.textContent = C.t("error") + ": " + info.message; return; }
+    let text = C.t("bands_done").replace("{n}", info.members);
+    if (info.fixed.length) text += "; " + C.t("bands_fixed").replace("{k}", info.fixed.length);
+    box.title = text;
+    box.textContent = `${info.members} ${C.t("runs")}${info.cached ? "" : ` · ${C.fmt(info.seconds, 1)} s`}`;
   }
 
   function timing(res, fetchMs, drawMs, hit) {
@@ -363,6 +380,10 @@ const View = (() => {
     $("model-version").textContent = "model " + S.meta.model.version.slice(0, 8);
     $("model-version").title = `${S.meta.model.file}\nsha256 ${S.meta.model.sha256}`;
     C.modelHeader(S.meta);
+    $("link-doc").href = "doc?lang=" + C.lang;
+    $("bands-toggle").hidden = !S.meta.features.bands;
+    $("bands-toggle").title = S.meta.features.bands ? C.t("bands_done").replace("{n}", S.meta.features.bands.members) : "";
+    $("why-panel").hidden = !S.meta.features.why;
     buildControls();
     Charts.build();
     renderExercises();
@@ -376,5 +397,6 @@ const View = (() => {
     $("advanced").checked = S.advanced;
   }
 
-  return { build, applyLang, syncControls, draw, renderExercises, renderSaved, wireDialogs, toast, banner, timing, ticks };
+  return { build, applyLang, syncControls, draw, renderExercises, renderSaved, wireDialogs, toast, banner, timing, ticks,
+           bandsStatus };
 })();
