@@ -226,7 +226,9 @@ const View = (() => {
   }
 
   /** The line beside the band toggle: computing, what the band is, or why it failed. */
+  let lastBands = [null];
   function bandsStatus(kind, info) {
+    lastBands = [kind, info];
     const box = $("bands-status");
     box.dataset.kind = kind || "";
     if (!kind) { box.textContent = ""; return; }
@@ -384,6 +386,7 @@ const View = (() => {
     $("bands-toggle").hidden = !S.meta.features.bands;
     $("bands-toggle").title = S.meta.features.bands ? C.t("bands_done").replace("{n}", S.meta.features.bands.members) : "";
     $("why-panel").hidden = !S.meta.features.why;
+    bandsStatus(...lastBands);
     buildControls();
     Charts.build();
     renderExercises();
