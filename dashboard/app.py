@@ -136,7 +136,7 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation,
         return ex
 
     submissions.register(app, sim, store, exercises, access)
-    views = modelviews.register(app, sim, access, STATIC)
+    views = app.state.views = modelviews.register(app, sim, access, STATIC)
     gate = app.state.gate
     facilitator = gate.require
 
