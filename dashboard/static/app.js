@@ -201,9 +201,8 @@ function readUrl() {
     }
     const [id, field] = key.split(".");
     const item = S.items[id];
-    if (!item) { ignored.push(key); continue; }
+    if (!item || (!field && num(raw) == null)) { ignored.push(key); continue; }
     const e = (st[item.section][id] ??= {});
-    if (!field && num(raw) == null) ignored.push(key);
     if (!field) e.value = num(raw);
     else if (field === "start" || field === "ramp" || field === "end") e[field] = num(raw);
     else if (field === "cities") e.cities = raw.split(",").filter(Boolean);
@@ -215,6 +214,7 @@ function readUrl() {
   for (const section of ["levers", "shocks"]) {
     for (const [id, e] of Object.entries(st[section])) {
       if (e.value == null && !e.allocation) e.value = S.items[id].def.baseline;
+      if (e.value === S.items[id].def.baseline && !e.allocation && Object.keys(e).length === 1) { delete st[section][id]; continue; }
       if (e.allocation && !Object.keys(e.allocation).length) delete e.allocation;
       for (const k of Object.keys(e)) if (e[k] == null) delete e[k];
     }
