@@ -378,6 +378,7 @@ def test_recorded_data_and_the_uncertainty_band_in_english_and_chinese(page, ser
     page.uncheck("#bands")
     page.wait_for_function("Charts.traceY('band-outer-0') === null")
     assert "bands=1" not in page.url
+    assert page.locator("#legend-band").count() == 0 and "null" not in page.locator("#legend").text_content()
     assert not page.errors, page.errors
 
 

@@ -218,11 +218,12 @@ const View = (() => {
     const box = $("legend");
     const hasData = S.charts.some(v => S.history && S.history[v]);
     const hasBands = S.showBands && S.bands && S.bands.key === S.drawnKey;
-    box.replaceChildren(
+    box.replaceChildren(...[
       el("span", { class: "key base", text: C.t("baseline") }), el("span", { class: "key scen", text: C.t("scenario") }),
       hasData ? el("span", { class: "key data", id: "legend-data", text: C.t("data") }) : null,
       hasBands ? el("span", { class: "key band", id: "legend-band", text: "p5–p95 / p25–p75" }) : null,
-      ...overlays.map(({ name }, i) => el("span", { class: "key saved", style: `--c:${C.palette[i % C.palette.length]}`, text: name })));
+      ...overlays.map(({ name }, i) => el("span", { class: "key saved", style: `--c:${C.palette[i % C.palette.length]}`, text: name }))
+    ].filter(Boolean));
   }
 
   /** The line beside the band toggle: computing, what the band is, or why it failed. */
