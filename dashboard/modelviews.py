@@ -8,10 +8,9 @@ the page shows only those.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from .bands import Bands
@@ -20,6 +19,7 @@ from .history import load_history
 from .modeldoc import IMAGE_SUFFIXES, documentation_image, loops_module, variable_table
 from .schemas import StateRequest
 from .security import Access
+from .why import LoopViews, available
 
 log = logging.getLogger("innosim.dashboard")
 
@@ -34,31 +34,25 @@ class ModelViews:
         self.bands = (Bands(sim, setup.uncertainties, limits=access.limits)
                       if setup and setup.uncertainties else None)
         self.doc_image = documentation_image(setup.documentation if setup else None)
-        self.loops = loops_module()
-        self._cld: bytes | None = None
-        self._cld_lock = threading.Lock()
+        loops = loops_module()
+        self.loops = (LoopViews(loops, sim, documentation=setup.documentation if setup else None,
+                                limits=access.limits) if available(loops) else None)
 
     def features(self) -> dict:
         return {"history": bool(self.history), "bands": self.bands.describe() if self.bands else None,
                 "doc": True, "cld": self.loops is not None or self.doc_image is not None,
                 "why": self.loops is not None}
 
-    def cld(self) -> tuple[bytes | Path, str]:
-        """The causal loop diagram: drawn from the model by the loop analysis, else the documentation's."""
+    def cld(self, lang: str) -> tuple[bytes | Path, str]:
+        """The causal loop diagram: the one the model's documentation shows (drawn with care, once),
+        else one drawn from the model by the loop analysis (in the page's language)."""
+        if self.doc_image is not None:
+            return self.doc_image, IMAGE_SUFFIXES[self.doc_image.suffix.lower()]
         if self.loops is not None:
-            with self._cld_lock:
-                if self._cld is None:
-                    self._cld = draw_cld(self.loops, self.sim.model)
-            if self._cld:
-                return self._cld, "image/png"
-        if self.doc_image is None:
-            raise NotFound("this model has no causal loop diagram")
-        return self.doc_image, IMAGE_SUFFIXES[self.doc_image.suffix.lower()]
-
-
-def draw_cld(loops, model) -> bytes:
-    """PNG of the model's causal loop diagram from ``simulator.loops`` (b"" when it cannot draw)."""
-    return b""
+            png = self.loops.cld(lang)
+            if png:
+                return png, "image/png"
+        raise NotFound("this model has no causal loop diagram")
 
 
 def register(app: FastAPI, sim, access: Access, static: Path) -> ModelViews:
@@ -91,9 +85,17 @@ def register(app: FastAPI, sim, access: Access, static: Path) -> ModelViews:
                           "file": sim.model.path.name, "version": sim.version},
                 "features": views.features(), "variables": variable_table(sim.model)}
 
+    @app.post("/api/why")
+    def why(req: StateRequest, request: Request):
+        """Dominant feedback loops of a scenario's run: periods, leading loops by year, loop names."""
+        if views.loops is None:
+            raise NotFound("the engine has no loop analysis (simulator.loops)")
+        client = request.client.host if request.client else "unknown"
+        return views.loops.why(req.state.as_dict(), client)
+
     @app.get("/api/doc/cld", include_in_schema=False)
-    def cld():
-        body, media = views.cld()
+    def cld(lang: str = Query("en", pattern="^(en|zh)$")):
+        body, media = views.cld(lang)
         headers = {"Cache-Control": "no-cache"}
         if isinstance(body, Path):
             return FileResponse(body, media_type=media, headers=headers)

@@ -203,3 +203,84 @@ def test_serve_set_errors_exit_2_with_one_line(sim, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "not a lever or shock" in err and f"Did you mean '{lever}'" in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- why: dominant loops
+class _FakeLoop:
+    def __init__(self, lid, polarity, variables):
+        self.id, self.name, self.polarity, self.variables = lid, f"loop {lid}", polarity, tuple(variables)
+
+
+class _FakeLoops:
+    """Stands in for ``simulator.loops`` (same calls, fixed answers): tests the dashboard's shaping
+    of the analysis, not the analysis (tests/test_loops*.py do that)."""
+
+    __name__ = "fake_loops"
+
+    def __init__(self):
+        self.calls = []
+
+    def find_loops(self, model, names=None):
+        import types
+
+        return types.SimpleNamespace(loops=[_FakeLoop("R1", "+", ["A", "B"]), _FakeLoop("B1", "-", ["B", "C"]),
+                                            _FakeLoop("B2", "-", ["C"])], search="all cycles")
+
+    def dominant_loops(self, model, params, *, top, loopset):
+        import pandas as pd
+
+        self.calls.append(params)
+        rows = []
+        for t, order in [(2008, ["R1", "B1"]), (2009, ["R1", "B2"]), (2010, ["B1", "R1"]), (2011, ["B1", "R1"])]:
+            for r, lid in enumerate(order[:top], start=1):
+                rows.append({"time": float(t), "rank": r, "loop": lid, "relative": 0.6 if r == 1 else -0.3})
+        return pd.DataFrame(rows).set_index(["time", "rank"])
+
+
+def test_why_panel_shapes_the_loop_analysis_into_periods(sim, tmp_path, monkeypatch):
+    import dashboard.modelviews as mv
+
+    fake = _FakeLoops()
+    monkeypatch.setattr(mv, "loops_module", lambda: fake)
+    c = client_of(sim, tmp_path, band_rate=(2, 60.0))
+    assert c.get("/api/meta").json()["features"]["why"] is True
+    w = c.post("/api/why", json={"state": {}}).json()
+    assert w["periods"] == [{"from": 2008.0, "to": 2009.0, "loop": "R1"}, {"from": 2010.0, "to": 2011.0, "loop": "B1"}]
+    assert w["top"]["2009"] == [{"loop": "R1", "relative": 0.6}, {"loop": "B2", "relative": -0.3}]
+    assert w["loops"]["R1"] == {"name": "loop R1", "polarity": "+", "path": "A → B → A"}
+    assert set(w["loops"]) == {"R1", "B1", "B2"} and w["cached"] is False
+    assert c.post("/api/why", json={"state": {}}).json()["cached"] is True
+    lever = next(iter(sim.catalogue.levers.values()))
+    c.post("/api/why", json={"state": {"levers": {lever.id: lever.high}}})
+    expected = sim.params(sim.normalize({"levers": {lever.id: lever.high}}))   # the scenario's parameters
+    assert len(fake.calls) == 2 and set(fake.calls[1]) == set(expected) and fake.calls[0].keys() != fake.calls[1].keys()
+    r = c.post("/api/why", json={"state": {"levers": {lever.id: lever.low}}})
+    assert r.status_code == 429                          # bounded like the uncertainty bands
+    assert c.post("/api/why", json={"state": {"levers": {"nope": 1}}}).status_code == 422
+
+
+def test_why_panel_is_off_without_a_loop_analysis(plain_sim, tmp_path, monkeypatch):
+    import dashboard.modelviews as mv
+
+    monkeypatch.setattr(mv, "loops_module", lambda: None)
+    c = client_of(plain_sim, tmp_path)
+    assert c.get("/api/meta").json()["features"]["why"] is False
+    r = c.post("/api/why", json={"state": {}})
+    assert r.status_code == 404 and "loop analysis" in r.json()["error"]
+
+
+def test_why_panel_reports_the_engines_dominant_loops(tmp_path):
+    loops = pytest.importorskip("simulator.loops", reason="the engine's loop analysis (simulator.loops) is not there yet")
+    small = dashboard_simulation("industrial_symbiosis")
+    c = client_of(small, tmp_path)
+    assert c.get("/api/meta").json()["features"]["why"] is True
+    w = c.post("/api/why", json={"state": {}}).json()
+    found = c.app.state.views.loops.loopset()
+    direct = loops.dominant_loops(small.model, small.params(small.normalize({})), top=3, loopset=found)
+    first = direct.xs(1, level="rank")
+    leaders = [p["loop"] for p in w["periods"] for _ in range(int(p["to"] - p["from"]) + 1)]
+    active = [lid for t, lid in zip(first.index, first["loop"]) if f"{t:g}" in w["top"]]
+    assert [lp for lp in leaders if lp] == active
+    assert all(p["loop"] in w["loops"] for p in w["periods"] if p["loop"])
+    r = c.get("/api/doc/cld?lang=zh")
+    assert r.status_code == 200 and r.content[:8] == b"\x89PNG\r\n\x1a\n"

@@ -291,6 +291,7 @@ async function pump() {
     S.drawnState = req.state; S.drawnKey = stableStringify(req.state);
     await View.draw(res);
     wantBands();
+    wantWhy();
     const t2 = performance.now();
     if (tInput != null) {
       window.innosimPerf.push({ latency: t2 - tInput, fetch: t1 - t0, draw: t2 - t1, t_input: tInput, t_drawn: t2,
@@ -354,6 +355,37 @@ function setBands(on) {
   S.showBands = on;
   writeUrl();
   if (on) wantBands(); else { View.bandsStatus(null); if (S.lastRun) View.draw(S.lastRun); }
+}
+
+// ------------------------------------------------------------------ why: dominant loops of the current run
+const whyRunner = { inflight: false, timer: null, cache: new Map() };
+
+function whyOpen() { const d = document.getElementById("why-panel"); return !!(S.meta.features.why && d && d.open); }
+
+function wantWhy() {
+  if (!whyOpen() || !S.drawnKey) return;
+  const hit = whyRunner.cache.get(S.drawnKey);
+  if (hit) { S.why = hit; View.renderWhy(); return; }
+  View.renderWhy("running");
+  clearTimeout(whyRunner.timer);
+  whyRunner.timer = setTimeout(fetchWhy, 350);
+}
+
+async function fetchWhy() {
+  if (whyRunner.inflight || !settled()) { whyRunner.timer = setTimeout(fetchWhy, 350); return; }
+  const key = S.drawnKey, state = clone(S.drawnState);
+  whyRunner.inflight = true;
+  try {
+    const res = await C.post("api/why", { state });
+    whyRunner.cache.set(key, res);
+    if (whyRunner.cache.size > 50) whyRunner.cache.delete(whyRunner.cache.keys().next().value);
+    if (key === S.drawnKey) { S.why = res; View.renderWhy(); document.body.dataset.why = String((+document.body.dataset.why || 0) + 1); }
+  } catch (err) {
+    View.renderWhy("error", err);
+  } finally {
+    whyRunner.inflight = false;
+    if (whyOpen() && S.drawnKey !== key) wantWhy();
+  }
 }
 
 // ------------------------------------------------------------------ exercises
@@ -477,6 +509,7 @@ async function init() {
   document.getElementById("btn-lang").onclick = () => setLang(C.lang === "zh" ? "en" : "zh");
   document.getElementById("advanced").onchange = ev => { S.advanced = ev.target.checked; document.body.classList.toggle("show-advanced", S.advanced); };
   View.wireDialogs();
+  document.getElementById("why-panel").addEventListener("toggle", wantWhy);
   const bands = document.getElementById("bands");
   bands.checked = S.showBands;
   bands.onchange = ev => setBands(ev.target.checked);

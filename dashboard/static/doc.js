@@ -46,7 +46,7 @@ function render() {
   const hasCld = D.doc.features.cld;
   $("cld-figure").hidden = !hasCld;
   $("cld-missing").hidden = hasCld;
-  if (hasCld && !$("cld").getAttribute("src")) $("cld").src = "api/doc/cld";
+  if (hasCld) $("cld").src = "api/doc/cld?lang=" + C.lang;
   $("cld").alt = C.t("cld") + " · " + C.L(D.meta.model.title);
   renderRows();
   history.replaceState(null, "", location.pathname + "?lang=" + C.lang);

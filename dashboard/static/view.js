@@ -241,6 +241,30 @@ const View = (() => {
     box.textContent = `${info.members} ${C.t("runs")}${info.cached ? "" : ` · ${C.fmt(info.seconds, 1)} s`}`;
   }
 
+  /** The why panel: periods in which one loop dominates, and the leading loops in the chosen year. */
+  function renderWhy(kind, err) {
+    const box = $("why-body");
+    if (!box) return;
+    if (kind === "running") { box.replaceChildren(el("p", { class: "hint", text: C.t("why_running") })); return; }
+    if (kind === "error") { box.replaceChildren(el("p", { class: "hint bad", text: C.t("error") + ": " + err.message })); return; }
+    const w = S.why;
+    if (!w) { box.replaceChildren(); return; }
+    const pol = p => p === "+" ? C.t("reinforcing") : p === "-" ? C.t("balancing") : p;
+    const name = id => w.loops[id] ? `${id} ${w.loops[id].name}` : id;
+    const periods = w.periods.filter(p => p.loop);
+    if (!periods.length) { box.replaceChildren(el("p", { class: "hint", text: C.t("why_none") })); return; }
+    const list = el("ol", { class: "why-periods", id: "why-periods" }, ...periods.map(p => el("li", { dataset: { loop: p.loop } },
+      el("span", { class: "years", text: p.from === p.to ? C.fmt(p.from, 0) : `${C.fmt(p.from, 0)}–${C.fmt(p.to, 0)}` }), " ",
+      el("strong", { text: name(p.loop) }), " ",
+      el("span", { class: "pol pol-" + (w.loops[p.loop] || {}).polarity, text: `(${pol((w.loops[p.loop] || {}).polarity)})` }))));
+    const year = w.top[String(S.year)] || [];
+    const table = el("table", { class: "why-top", id: "why-top" },
+      el("caption", { text: C.t("why_year").replace("{y}", S.year) }),
+      ...year.map(x => el("tr", { title: (w.loops[x.loop] || {}).path || "" },
+        el("td", { text: name(x.loop) }), el("td", { class: "num", text: C.signed(100 * x.relative, 0) + " %" }))));
+    box.replaceChildren(el("p", { class: "hint", text: C.t("why_hint") }), list, table);
+  }
+
   function timing(res, fetchMs, drawMs, hit) {
     $("timing").textContent = `${C.t("server_time")} ${res.cached || hit ? "≈0" : C.fmt(res.run_ms, 0)} ms · ${C.fmt(fetchMs + drawMs, 0)} ms`;
   }
@@ -402,5 +426,5 @@ const View = (() => {
   }
 
   return { build, applyLang, syncControls, draw, renderExercises, renderSaved, wireDialogs, toast, banner, timing, ticks,
-           bandsStatus };
+           bandsStatus, renderWhy };
 })();
