@@ -455,3 +455,24 @@ def test_facilitator_table_fits_a_1400_px_window(page, browser, server):
                               " document.documentElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1] and widths[2] <= widths[3], (lang, widths)
         fac.context.close()
+
+
+def test_why_panel_lists_the_dominant_loops_in_english_and_chinese(page, server):
+    if not _get(server, "/api/meta")["features"]["why"]:
+        pytest.skip("the engine has no loop analysis (simulator.loops): the why panel is hidden")
+    open_dashboard(page, server.url + "/m/industrial_symbiosis/")
+    page.click("#why-panel > summary")
+    page.wait_for_function("+document.body.dataset.why >= 1", timeout=180_000)
+    why = _post(server, "/m/industrial_symbiosis/api/why", {"state": page.evaluate("innosim.S.state")})
+    shown = page.locator("#why-periods li")
+    assert shown.count() == len([p for p in why["periods"] if p["loop"]])
+    first = next(p for p in why["periods"] if p["loop"])
+    assert shown.first.get_attribute("data-loop") == first["loop"]
+    assert why["loops"][first["loop"]]["name"] in shown.first.text_content()
+    page.click("#btn-lang")
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert page.locator("#why-panel > summary").text_content().startswith("为什么")
+    polarity = why["loops"][first["loop"]]["polarity"]
+    if polarity in "+-":
+        assert ("增强回路" if polarity == "+" else "调节回路") in shown.first.text_content()
+    assert not page.errors, page.errors

@@ -412,6 +412,7 @@ const View = (() => {
     $("bands-toggle").title = S.meta.features.bands ? C.t("bands_done").replace("{n}", S.meta.features.bands.members) : "";
     $("why-panel").hidden = !S.meta.features.why;
     bandsStatus(...lastBands);
+    renderWhy();
     buildControls();
     Charts.build();
     renderExercises();
