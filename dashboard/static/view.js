@@ -254,7 +254,7 @@ const View = (() => {
     const periods = w.periods.filter(p => p.loop);
     if (!periods.length) { box.replaceChildren(el("p", { class: "hint", text: C.t("why_none") })); return; }
     const list = el("ol", { class: "why-periods", id: "why-periods" }, ...periods.map(p => el("li", { dataset: { loop: p.loop } },
-      el("span", { class: "years", text: p.from === p.to ? C.fmt(p.from, 0) : `${C.fmt(p.from, 0)}–${C.fmt(p.to, 0)}` }), " ",
+      el("span", { class: "years", text: p.from === p.to ? `${p.from}` : `${p.from}–${p.to}` }), " ",
       el("strong", { text: name(p.loop) }), " ",
       el("span", { class: "pol pol-" + (w.loops[p.loop] || {}).polarity, text: `(${pol((w.loops[p.loop] || {}).polarity)})` }))));
     const year = w.top[String(S.year)] || [];
