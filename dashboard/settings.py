@@ -1,4 +1,4 @@
-"""Lever settings typed as text, ``ID=VALUE`` (``innosim serve --set rd_super_deduction=1.5``).
+"""Lever settings typed as text, ``ID=VALUE`` (``innosim serve --set <lever id>=1.5``).
 
 The page opens with them instead of the baseline. ``ID`` is a lever or shock of the catalogue, or
 ``a.ID`` an assumption of the panel; ``VALUE`` must read as a finite decimal number (it is parsed

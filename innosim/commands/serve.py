@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "127.0.0.1, [::1] and --host are always accepted")
     p.add_argument("--set", action="append", default=[], metavar="ID=VALUE", dest="settings",
                    help="open the page of --model with this lever or shock set (repeatable; a.ID sets an "
-                        "assumption), e.g. --set rd_super_deduction=1.5; checked against the catalogue")
+                        "assumption), e.g. --set <lever id>=1.5 (innosim levers lists the ids); checked against the catalogue")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return p
 
