@@ -21,7 +21,14 @@ _LOOP_WORDS = ("loop", "回路", "因果")
 
 
 def variable_table(model) -> list[dict]:
-    """One row per model variable: name, kind, units, subscripts, zh/en text, source, range."""
+    """One row per model variable: name, kind, units, subscripts, zh/en text, source, range, and
+    its place in the structure: the variables it ``uses`` and those it is ``used_by`` (a stock
+    uses its flows)."""
+    used_by: dict[str, set] = {name: set() for name in model.variables}
+    for name, var in model.variables.items():
+        for dep in var.dependencies:
+            if dep in used_by:
+                used_by[dep].add(name)
     rows = []
     for name, var in model.variables.items():
         doc = parse_doc(var.documentation)
@@ -31,7 +38,8 @@ def variable_table(model) -> list[dict]:
         rows.append({"name": name, "kind": var.kind, "role": doc.get("kind", ""), "units": var.units or "",
                      "dims": list(var.dims), "zh": zh, "en": en,
                      "label": {"zh": short_label(zh) if zh else name, "en": short_label(en) if en else name},
-                     "source": doc.get("source", ""), "range": doc.get("range", "")})
+                     "source": doc.get("source", ""), "range": doc.get("range", ""),
+                     "uses": sorted(d for d in var.dependencies if d in used_by), "used_by": sorted(used_by[name])})
     return sorted(rows, key=lambda r: r["name"].lower())
 
 

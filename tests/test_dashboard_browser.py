@@ -392,20 +392,23 @@ def test_documentation_page_in_english_and_chinese(page, server):
     rows = page.locator("#var-rows tr")
     assert rows.count() == len(doc["variables"])
     var = next(v for v in doc["variables"] if v["zh"] and v["en"] and v["units"] not in ("", "Dmnl")
-               and v["name"].replace(" ", "").isalnum())
+               and v["name"].replace(" ", "").isalnum() and v["uses"])
     row = page.locator(f"#var-rows tr[data-name='{var['name']}']")
-    assert row.locator(".var-doc").text_content() == var["zh"]
+    assert row.locator(".var-doc .desc").text_content() == var["zh"]
     assert page.locator("#var-table th").first.text_content() == "名称"
     page.wait_for_function("document.getElementById('cld').complete && document.getElementById('cld').naturalWidth > 0")
     assert page.locator("#cld-figure").is_visible()
 
     page.click("#btn-lang")
     page.wait_for_function("document.documentElement.lang === 'en'")
-    assert row.locator(".var-doc").text_content() == var["en"]
+    assert row.locator(".var-doc .desc").text_content() == var["en"]
     assert page.locator("#var-table th").first.text_content() == "Name"
     page.fill("#doc-filter", var["name"].lower())
     assert 1 <= rows.count() < len(doc["variables"])
     assert page.locator("#doc-count").text_content().startswith(f"{rows.count()} of {len(doc['variables'])}")
+    row.locator(".var-links.uses a").first.click()        # the structure: follow a link to what it uses
+    assert page.locator("#doc-filter").input_value() == "" and rows.count() == len(doc["variables"])
+    assert page.locator(f"#var-rows tr[data-name='{var['uses'][0]}']").is_visible()
     page.click("#link-page")
     page.wait_for_function("+document.body.dataset.drawn >= 1", timeout=60_000)
     assert page.evaluate("document.documentElement.lang") == "en"

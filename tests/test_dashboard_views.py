@@ -148,6 +148,10 @@ def test_documentation_lists_every_variable_with_units_and_text(client, sim):
     assert set(rows) == set(sim.model.variables)
     for name, var in sim.model.variables.items():
         assert rows[name]["units"] == (var.units or "") and rows[name]["kind"] == var.kind
+        assert rows[name]["uses"] == sorted(set(var.dependencies) & set(rows))
+        assert all(name in rows[u]["used_by"] for u in rows[name]["uses"])
+    stock = sim.model.stocks[0]
+    assert rows[stock]["uses"], "a stock uses its flows"
     documented = [r for r in rows.values() if r["zh"] and r["en"]]
     assert len(documented) >= 0.9 * len(rows)
     assert doc["model"]["title"] == sim.title and doc["model"]["description"]["zh"]

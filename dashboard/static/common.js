@@ -45,7 +45,7 @@ const I18N = {
     doc_title: "Model documentation", doc_description: "Description", variables: "Variables", filter: "Filter", cld: "Causal loop diagram",
     name: "Name", units: "Units", kind: "Kind", range: "Range", n_variables: "{n} of {m} variables",
     k_stock: "stock", k_flow: "flow", k_auxiliary: "auxiliary", k_constant: "constant", k_lookup: "lookup", k_data: "data",
-    r_lever: "lever", r_shock: "shock", back_to_page: "Workshop page", cld_missing: "This model has no causal loop diagram yet.",
+    r_lever: "lever", r_shock: "shock", back_to_page: "Workshop page", uses: "uses", used_by: "used by", cld_missing: "This model has no causal loop diagram yet.",
   },
   zh: {
     title: "innosim", model: "模型",
@@ -88,7 +88,7 @@ const I18N = {
     doc_title: "模型文档", doc_description: "说明", variables: "变量", filter: "筛选", cld: "因果回路图",
     name: "名称", units: "单位", kind: "类型", range: "范围", n_variables: "{m} 个变量中的 {n} 个",
     k_stock: "存量", k_flow: "流量", k_auxiliary: "辅助变量", k_constant: "常数", k_lookup: "表函数", k_data: "数据",
-    r_lever: "政策杠杆", r_shock: "外部冲击", back_to_page: "研讨页面", cld_missing: "该模型尚无因果回路图。",
+    r_lever: "政策杠杆", r_shock: "外部冲击", back_to_page: "研讨页面", uses: "依赖", used_by: "被引用于", cld_missing: "该模型尚无因果回路图。",
   },
 };
 

@@ -17,6 +17,20 @@ function rowText(v) {
   return [v.name, v.zh, v.en, v.units, v.kind, v.role, v.source].join(" ").toLowerCase();
 }
 
+/** The variables a row uses or is used by, as links to their rows (the structure of the model). */
+function links(key, names) {
+  if (!names.length) return null;
+  return C.el("div", { class: "var-links " + key }, C.t(key) + ": ",
+    ...names.flatMap((n, i) => [i ? ", " : "", C.el("a", { href: "#", text: n, onclick: ev => { ev.preventDefault(); show(n); } })]));
+}
+
+function show(name) {
+  $("doc-filter").value = "";
+  renderRows();
+  const row = document.querySelector(`#var-rows tr[data-name="${CSS.escape(name)}"]`);
+  if (row) { row.scrollIntoView({ block: "center" }); row.classList.add("flash"); setTimeout(() => row.classList.remove("flash"), 1500); }
+}
+
 function renderRows() {
   const q = $("doc-filter").value.trim().toLowerCase();
   const vars = D.doc.variables;
@@ -25,7 +39,8 @@ function renderRows() {
   $("var-rows").replaceChildren(...shown.map(v => C.el("tr", { dataset: { name: v.name } },
     C.el("td", { class: "text var-name" }, C.el("code", { text: v.name }),
          v.label[C.lang] && v.label[C.lang] !== v.name ? C.el("div", { class: "label", text: v.label[C.lang] }) : null),
-    C.el("td", { class: "text var-doc", text: v[C.lang] || v[other] }),
+    C.el("td", { class: "text var-doc" }, C.el("span", { class: "desc", text: v[C.lang] || v[other] }),
+         links("uses", v.uses), links("used_by", v.used_by)),
     C.el("td", { class: "text", text: C.unit(v.units) || v.units }),
     C.el("td", { class: "text", text: kindText(v) + (v.dims.length ? ` [${v.dims.join(", ")}]` : "") }),
     C.el("td", { class: "text", text: v.range.replace("..", " … ") }),
