@@ -167,6 +167,7 @@ def test_the_causal_loop_diagram_is_served_as_an_image(client):
     r = client.get("/api/doc/cld")
     assert r.status_code == 200 and r.headers["content-type"] in ("image/png", "image/svg+xml")
     assert r.content[:8] == b"\x89PNG\r\n\x1a\n" or b"<svg" in r.content[:500]
+    assert client.get("/api/doc/cld?lang=<script>").status_code == 422      # only en or zh
 
 
 # ----------------------------------------------------------------------------- settings as text
