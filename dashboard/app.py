@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from . import submissions
+from . import modelviews, submissions
 from .errors import DashboardError, Denied, NotFound
 from .exercises import Exercise, check_goal, load_exercises, reveal
 from .schemas import CheckRequest, Login, RevealRequest, RunRequest
@@ -63,7 +63,7 @@ def _error(status: int, message: str, headers: dict | None = None, **extra) -> J
 
 def create_app(data_dir: str | Path | None = None, *, simulation: Simulation,
                exercises_path: str | Path | None = None, warm_up: bool = True,
-               access: Access | None = None, models: tuple = ()) -> FastAPI:
+               access: Access | None = None, models: tuple = (), initial: dict | None = None) -> FastAPI:
     """The dashboard app of one model. ``data_dir`` holds the submissions database (default: user
     data folder).
 
@@ -72,13 +72,15 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation,
     ``access`` holds the facilitator token, the accepted Host names and the limits (default: a new
     random token, loopback names only, :class:`dashboard.limits.Limits`); the token is
     ``app.state.access.token``. ``models`` lists the pages of the model switch
-    (``{"name", "title", "url"}``; see :func:`dashboard.site.create_site`).
+    (``{"name", "title", "url"}``; see :func:`dashboard.site.create_site`). ``initial`` is the
+    state the page opens with when its address sets nothing (``innosim serve --set``; validated here).
     """
     sim = simulation
     access = access or Access()
     if exercises_path is None and sim.setup is not None:
         exercises_path = sim.setup.exercises
     exercises: dict[str, Exercise] = load_exercises(sim, exercises_path)
+    initial = sim.normalize(initial) if initial else None
     store = SubmissionStore(data_dir or default_data_dir())
     app = FastAPI(title="innosim dashboard", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.sim, app.state.store, app.state.exercises, app.state.access = sim, store, exercises, access
@@ -134,6 +136,7 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation,
         return ex
 
     submissions.register(app, sim, store, exercises, access)
+    views = app.state.views = modelviews.register(app, sim, access, STATIC)
     gate = app.state.gate
     facilitator = gate.require
 
@@ -226,6 +229,7 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation,
                          "city_kpi": sim.per_city[0] if sim.per_city else None,
                          "fiscal_cost": cat.costs.annual},
             "exercises": [ex.as_json() for ex in exercises.values()],
+            "features": views.features(), "initial": initial,
         }
 
     def run_json(data: RunData, kpis: list[str], extra: np.ndarray | None) -> dict:

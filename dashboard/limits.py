@@ -12,6 +12,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+MAX_BAND_MEMBERS = 1000   # one ensemble's memory and time stay small at this size
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -19,6 +21,9 @@ class Limits:
 
     ``client_rate`` and ``team_rate`` are (submissions, per seconds) for one client address and
     one team; ``team_total`` and ``total`` cap the stored submissions of a team and of all teams.
+    ``band_members`` is the size of the uncertainty ensemble (at most ``MAX_BAND_MEMBERS``);
+    ``band_rate`` the ensembles one client address may start (cached ones are free), and
+    ``band_wait`` how long a request waits for the one ensemble that runs at a time.
     """
 
     body_bytes: int = 64 * 1024
@@ -27,12 +32,19 @@ class Limits:
     team_total: int = 200
     total: int = 20_000
     page_max: int = 200
+    band_members: int = 200
+    band_rate: tuple = (20, 60.0)
+    band_wait: float = 30.0
 
     def __post_init__(self):
-        for name in ("body_bytes", "team_total", "total", "page_max"):
+        for name in ("body_bytes", "team_total", "total", "page_max", "band_members"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"Limits.{name} must be a positive integer")
-        for name in ("client_rate", "team_rate"):
+        if self.band_members > MAX_BAND_MEMBERS:
+            raise ValueError(f"Limits.band_members must be at most {MAX_BAND_MEMBERS}")
+        if not (self.band_wait > 0 and math.isfinite(self.band_wait)):
+            raise ValueError("Limits.band_wait must be a positive number of seconds")
+        for name in ("client_rate", "team_rate", "band_rate"):
             n, per = getattr(self, name)
             if not (n >= 1 and per > 0 and math.isfinite(per)):
                 raise ValueError(f"Limits.{name} must be (count >= 1, seconds > 0)")

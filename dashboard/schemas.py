@@ -61,6 +61,13 @@ class CheckRequest(BaseModel):
     state: State = Field(default_factory=State)
 
 
+class StateRequest(BaseModel):
+    """A scenario state alone (uncertainty bands, dominant loops)."""
+
+    model_config = _STRICT
+    state: State = Field(default_factory=State)
+
+
 class RevealRequest(BaseModel):
     model_config = _STRICT
     prediction: float | Name

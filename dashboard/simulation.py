@@ -41,6 +41,9 @@ class ModelSetup:
     the lever catalogue (``levers.toml``; it names the model file unless ``model`` is given);
     ``notice`` (zh/en) is shown on every page of the model, e.g. an uncalibrated model's warning;
     ``charts`` are the KPIs charted first (default: the catalogue's headline KPIs).
+    ``calibration`` (the calibration set-up, which names the recorded data), ``uncertainties``,
+    ``documentation`` (the model's documentation file) and ``description`` (zh/en) feed the
+    charts' data points, the uncertainty bands and the documentation page; each is optional.
     """
 
     name: str
@@ -51,6 +54,10 @@ class ModelSetup:
     exercises: Path | None = None
     notice: dict | None = None
     charts: tuple = field(default_factory=tuple)
+    calibration: Path | None = None
+    uncertainties: Path | None = None
+    documentation: Path | None = None
+    description: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,11 @@ class LazyApp:
 
 
 def create_site(setups: list[ModelSetup], data_dir: str | Path, *, access: Access | None = None,
-                warm_up: bool = True, simulation: Simulation | None = None):
+                warm_up: bool = True, simulation: Simulation | None = None, initial=None):
     """The dashboard of ``setups`` (the first one at ``/``). ``simulation`` may give the first
-    model's simulation already loaded (it must be the model of ``setups[0]``)."""
+    model's simulation already loaded (it must be the model of ``setups[0]``); ``initial`` is the
+    first model's opening state, or a function of its simulation that returns it
+    (``innosim serve --set``)."""
     from .app import create_app
 
     if not setups:
@@ -66,7 +68,10 @@ def create_site(setups: list[ModelSetup], data_dir: str | Path, *, access: Acces
     access = access or Access()
     entries = switch(setups)
     first = simulation or Simulation.from_setup(setups[0])
-    app = create_app(data_dir / setups[0].name, simulation=first, warm_up=warm_up, access=access, models=entries)
+    if callable(initial):
+        initial = initial(first)
+    app = create_app(data_dir / setups[0].name, simulation=first, warm_up=warm_up, access=access, models=entries,
+                     initial=initial)
     for setup in setups[1:]:
         def build(setup=setup):
             return create_app(data_dir / setup.name, simulation=Simulation.from_setup(setup),

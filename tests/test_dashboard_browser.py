@@ -37,8 +37,9 @@ def _free_port() -> int:
 class Server:
     """``python -m innosim serve`` on a free port; ``restart()`` keeps the data folder."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, *extra: str):
         self.data_dir = data_dir
+        self.extra = list(extra)
         self.proc = None
         self.port = None
         self.output = ""
@@ -53,7 +54,7 @@ class Server:
                "INNOSIM_FACILITATOR_TOKEN": TOKEN}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "innosim", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-             "--no-browser"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             "--no-browser", *self.extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -323,4 +324,158 @@ def test_model_switch_leads_to_the_symbiosis_model_with_its_notice_and_exercise(
     page.wait_for_function("document.documentElement.lang === 'zh-CN'")
     assert notice.text_content().startswith("未经校准的理论模型")
     assert page.locator("#model-switch option:checked").text_content() == "产业双向转移与创新共生模型"
+    assert not page.errors, page.errors
+
+
+# ----------------------------------------------------------------------------- model views (data, bands, documentation)
+def _get(server, path):
+    return json.loads(urllib.request.urlopen(server.url + path).read())
+
+
+def _post(server, path, body):
+    req = urllib.request.Request(server.url + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(req, timeout=120).read())
+
+
+def test_recorded_data_and_the_uncertainty_band_in_english_and_chinese(page, server):
+    history = _get(server, "/api/history")["series"]
+    open_dashboard(page, server.url + "/")
+    charts = page.evaluate("innosim.S.charts")
+    shown = [i for i, v in enumerate(charts) if v in history]
+    assert shown, "no default chart has recorded data"
+    for i in shown:                                      # the model's data, as points, where it has some
+        assert page.evaluate(f"Charts.traceY('data-{i}')") == history[charts[i]]["values"]
+    assert all(page.evaluate(f"Charts.traceY('data-{i}')") is None for i in range(4) if i not in shown)
+    assert page.locator("#legend-data").text_content() == "recorded data"
+    assert page.evaluate("Charts.traceY('band-outer-0')") is None          # the band is off by default
+
+    assert page.locator("#bands-toggle").is_visible()
+    page.check("#bands")
+    page.wait_for_function("+document.body.dataset.bands >= 1", timeout=120_000)
+    band = _post(server, "/api/bands", {"state": page.evaluate("innosim.S.state")})["bands"]
+    v = charts[0]
+    assert page.evaluate("Charts.traceY('band-outer-0')") == band[v]["p95"]
+    assert page.evaluate("Charts.traceY('band-outer-lo-0')") == band[v]["p5"]
+    assert page.evaluate("Charts.traceY('band-inner-0')") == band[v]["p75"]
+    assert page.locator("#legend-band").is_visible() and "bands=1" in page.url
+    assert "200 runs" in page.locator("#bands-status").text_content()
+
+    page.click("#btn-lang")
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert page.locator("#bands-toggle").text_content().strip() == "不确定性区间"
+    assert page.locator("#legend-data").text_content() == "历史数据"
+    assert "次运行" in page.locator("#bands-status").text_content()
+    assert page.evaluate("Charts.traceY('band-outer-0')") == band[v]["p95"]       # still drawn after the redraw
+
+    # a moved lever: the old band is never drawn on the new run; the new one follows
+    n = int(page.evaluate("+document.body.dataset.bands"))
+    press(page, "#item-innovation_finance input[type=range]", "End")
+    page.wait_for_function(f"+document.body.dataset.bands > {n}", timeout=120_000)
+    moved = _post(server, "/api/bands", {"state": page.evaluate("innosim.S.state")})["bands"]
+    assert moved[v]["p95"] != band[v]["p95"]
+    assert page.evaluate("Charts.traceY('band-outer-0')") == moved[v]["p95"]
+    page.uncheck("#bands")
+    page.wait_for_function("Charts.traceY('band-outer-0') === null")
+    assert "bands=1" not in page.url
+    assert page.locator("#legend-band").count() == 0 and "null" not in page.locator("#legend").text_content()
+    assert not page.errors, page.errors
+
+
+def test_documentation_page_in_english_and_chinese(page, server):
+    doc = _get(server, "/api/doc")
+    open_dashboard(page, server.url + "/?lang=zh")
+    assert page.locator("#link-doc").text_content() == "模型文档"
+    page.click("#link-doc")
+    page.wait_for_function("+document.body.dataset.loaded >= 1", timeout=60_000)
+    assert "lang=zh" in page.url
+    rows = page.locator("#var-rows tr")
+    assert rows.count() == len(doc["variables"])
+    var = next(v for v in doc["variables"] if v["zh"] and v["en"] and v["units"] not in ("", "Dmnl")
+               and v["name"].replace(" ", "").isalnum() and v["uses"])
+    row = page.locator(f"#var-rows tr[data-name='{var['name']}']")
+    assert row.locator(".var-doc .desc").text_content() == var["zh"]
+    assert page.locator("#var-table th").first.text_content() == "名称"
+    page.wait_for_function("document.getElementById('cld').complete && document.getElementById('cld').naturalWidth > 0")
+    assert page.locator("#cld-figure").is_visible()
+
+    page.click("#btn-lang")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert row.locator(".var-doc .desc").text_content() == var["en"]
+    assert page.locator("#var-table th").first.text_content() == "Name"
+    page.fill("#doc-filter", var["name"].lower())
+    assert 1 <= rows.count() < len(doc["variables"])
+    assert page.locator("#doc-count").text_content().startswith(f"{rows.count()} of {len(doc['variables'])}")
+    row.locator(".var-links.uses a").first.click()        # the structure: follow a link to what it uses
+    assert page.locator("#doc-filter").input_value() == "" and rows.count() == len(doc["variables"])
+    assert page.locator(f"#var-rows tr[data-name='{var['uses'][0]}']").is_visible()
+    page.click("#link-page")
+    page.wait_for_function("+document.body.dataset.drawn >= 1", timeout=60_000)
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert not page.errors, page.errors
+
+
+def test_settings_from_the_address_are_checked(page, server):
+    open_dashboard(page, server.url + "/?rd_super_deduction=1.5&no_such_lever=3&rd_subsidy=1%2B1")
+    page.wait_for_function("innosim.settled()")
+    assert page.evaluate("innosim.S.state.levers") == {"rd_super_deduction": {"value": 1.5}}
+    banner = page.locator("#banner")
+    assert banner.is_visible() and "no_such_lever" in banner.text_content() and "rd_subsidy" in banner.text_content()
+    assert "changed" in page.locator("#item-rd_super_deduction").get_attribute("class")
+    # a value outside the catalogue's range reaches the server's check and is named there
+    page.goto(server.url + "/?rd_super_deduction=99")
+    page.wait_for_selector("#banner[data-kind=error]", timeout=60_000)
+    assert "rd_super_deduction" in page.locator("#banner").text_content()
+
+
+def test_serve_set_opens_the_page_with_the_lever_set(page, tmp_path):
+    srv = Server(tmp_path / "data", "--only", "--set", "rd_super_deduction=1.5").start()
+    try:
+        open_dashboard(page, srv.url + "/")
+        assert page.evaluate("innosim.S.state.levers") == {"rd_super_deduction": {"value": 1.5}}
+        assert "rd_super_deduction=1.5" in page.url
+        assert page.locator("#item-rd_super_deduction output").text_content().startswith("150")
+        open_dashboard(page, srv.url + "/?rd_subsidy=0.2")          # an address that sets something wins
+        assert page.evaluate("Object.keys(innosim.S.state.levers)") == ["rd_subsidy"]
+    finally:
+        srv.stop()
+    assert "opens with rd_super_deduction=1.5" in srv.output
+
+
+def test_facilitator_table_fits_a_1400_px_window(page, browser, server):
+    meta = _get(server, "/api/meta")
+    levers = {lv["id"]: lv["high"] for lv in meta["levers"][:6]}
+    for i in range(2):
+        body = {"team": f"Team Qiantang 钱塘江 with a rather long name {i}", "name": "A long scenario name " * 3,
+                "state": {"levers": levers, "assumptions": {a["id"]: a["low"] for a in meta["assumptions"][:2]}}}
+        _post(server, "/api/submissions", body)
+    for lang in ("en", "zh"):
+        fac = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        fac.goto(server.url + f"/facilitator?token={TOKEN}&lang={lang}")
+        fac.wait_for_function("+document.body.dataset.loaded >= 1", timeout=60_000)
+        widths = fac.evaluate("[document.getElementById('fac-table').scrollWidth,"
+                              " document.getElementById('fac-table').parentElement.clientWidth,"
+                              " document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1] and widths[2] <= widths[3], (lang, widths)
+        fac.context.close()
+
+
+def test_why_panel_lists_the_dominant_loops_in_english_and_chinese(page, server):
+    if not _get(server, "/api/meta")["features"]["why"]:
+        pytest.skip("the engine has no loop analysis (simulator.loops): the why panel is hidden")
+    open_dashboard(page, server.url + "/m/industrial_symbiosis/")
+    page.click("#why-panel > summary")
+    page.wait_for_function("+document.body.dataset.why >= 1", timeout=180_000)
+    why = _post(server, "/m/industrial_symbiosis/api/why", {"state": page.evaluate("innosim.S.state")})
+    shown = page.locator("#why-periods li")
+    assert shown.count() == len([p for p in why["periods"] if p["loop"]])
+    first = next(p for p in why["periods"] if p["loop"])
+    assert shown.first.get_attribute("data-loop") == first["loop"]
+    assert why["loops"][first["loop"]]["name"] in shown.first.text_content()
+    page.click("#btn-lang")
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert page.locator("#why-panel > summary").text_content().startswith("为什么")
+    polarity = why["loops"][first["loop"]]["polarity"]
+    if polarity in "+-":
+        assert ("增强回路" if polarity == "+" else "调节回路") in shown.first.text_content()
     assert not page.errors, page.errors

@@ -12,6 +12,7 @@ const S = {
   undo: [], lastChange: null, dragSnapshot: null, replaying: false,
   saved: [], overlays: new Set(), overlayRuns: new Map(),
   lastRun: null, advanced: false,
+  history: null, showBands: false, bands: null, drawnKey: null, drawnState: null, why: null,
 };
 window.innosimPerf = [];
 const runCache = new Map();
@@ -154,7 +155,7 @@ function updateButtons() {
 }
 
 // ------------------------------------------------------------------ URL
-const URL_RESERVED = new Set(["lang", "m", "charts", "city", "year", "ex"]);
+const URL_RESERVED = new Set(["lang", "m", "charts", "city", "year", "ex", "bands"]);
 
 function writeUrl() {
   if (!S.meta) return;
@@ -176,6 +177,7 @@ function writeUrl() {
   if (S.cityKpi !== defaultCityKpi()) p.set("city", S.cityKpi);
   if (S.year !== S.meta.defaults.year) p.set("year", String(S.year));
   if (S.exercise) p.set("ex", S.exercise.id);
+  if (S.showBands) p.set("bands", "1");
   history.replaceState(null, "", location.pathname + "?" + p.toString());
 }
 
@@ -183,13 +185,23 @@ function readUrl() {
   const p = new URLSearchParams(location.search);
   if (p.get("lang") === "zh" || p.get("lang") === "en") C.lang = p.get("lang");
   const st = emptyState();
-  const num = s => { const v = Number(s); return s != null && s !== "" && isFinite(v) ? v : null; };
+  // values are read as decimal numbers only (Number of a plain numeral), never evaluated; what
+  // cannot be read is named in a banner, and the server checks ranges as for any run
+  const num = s => { const v = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(s ?? "") ? Number(s) : NaN; return isFinite(v) ? v : null; };
+  const ignored = [];
+  let any = false;
   for (const [key, raw] of p.entries()) {
     if (URL_RESERVED.has(key)) continue;
-    if (key.startsWith("a.")) { const v = num(raw); if (v != null) st.assumptions[key.slice(2)] = v; continue; }
+    any = true;
+    if (key.startsWith("a.")) {
+      const v = num(raw);
+      if (v != null && S.meta.assumptions.some(a => a.id === key.slice(2))) st.assumptions[key.slice(2)] = v;
+      else ignored.push(key);
+      continue;
+    }
     const [id, field] = key.split(".");
     const item = S.items[id];
-    if (!item) { console.warn("innosim: ignoring unknown URL key", key); continue; }
+    if (!item || (!field && num(raw) == null)) { ignored.push(key); continue; }
     const e = (st[item.section][id] ??= {});
     if (!field) e.value = num(raw);
     else if (field === "start" || field === "ramp" || field === "end") e[field] = num(raw);
@@ -202,10 +214,14 @@ function readUrl() {
   for (const section of ["levers", "shocks"]) {
     for (const [id, e] of Object.entries(st[section])) {
       if (e.value == null && !e.allocation) e.value = S.items[id].def.baseline;
+      if (e.value === S.items[id].def.baseline && !e.allocation && Object.keys(e).length === 1) { delete st[section][id]; continue; }
       if (e.allocation && !Object.keys(e.allocation).length) delete e.allocation;
       for (const k of Object.keys(e)) if (e[k] == null) delete e[k];
     }
   }
+  if (ignored.length) View.banner(C.t("url_ignored") + " " + ignored.map(k => k.slice(0, 40)).join(", "), "warn");
+  if (!any && S.meta.initial) Object.assign(st, clone(S.meta.initial));   // innosim serve --set
+  S.showBands = p.get("bands") === "1" && !!S.meta.features.bands;
   const kpis = Object.keys(S.kpiDef);
   const charts = (p.get("charts") || "").split("|").filter(v => kpis.includes(v));
   S.charts = charts.length ? charts.slice(0, 4) : defaultCharts();
@@ -272,7 +288,10 @@ async function pump() {
     const t0 = performance.now();
     const { res, hit } = await fetchRun(req);
     const t1 = performance.now();
+    S.drawnState = req.state; S.drawnKey = stableStringify(req.state);
     await View.draw(res);
+    wantBands();
+    wantWhy();
     const t2 = performance.now();
     if (tInput != null) {
       window.innosimPerf.push({ latency: t2 - tInput, fetch: t1 - t0, draw: t2 - t1, t_input: tInput, t_drawn: t2,
@@ -396,6 +415,7 @@ function setLang(lang) {
 async function init() {
   const [meta, base] = await Promise.all([C.json("api/meta"), C.json("api/baseline")]);
   S.meta = meta; S.base = base; S.years = base.years;
+  S.history = meta.features.history ? (await C.json("api/history")).series : {};
   SAVED_KEY = "innosim.saved.v1." + meta.model.name;
   for (const def of meta.levers) S.items[def.id] = { def, section: "levers" };
   for (const def of meta.shocks) S.items[def.id] = { def, section: "shocks" };
@@ -415,6 +435,10 @@ async function init() {
   document.getElementById("btn-lang").onclick = () => setLang(C.lang === "zh" ? "en" : "zh");
   document.getElementById("advanced").onchange = ev => { S.advanced = ev.target.checked; document.body.classList.toggle("show-advanced", S.advanced); };
   View.wireDialogs();
+  document.getElementById("why-panel").addEventListener("toggle", wantWhy);
+  const bands = document.getElementById("bands");
+  bands.checked = S.showBands;
+  bands.onchange = ev => setBands(ev.target.checked);
   updateButtons();
   requestRun();
 }
@@ -422,7 +446,7 @@ async function init() {
 /** True when no run is queued or in flight: the charts show the current state (tests, benchmark). */
 function settled() { return !runner.inflight && !runner.dirty && !runner.raf && !S.dragSnapshot; }
 
-window.innosim = { S, requestRun, applyState, startExercise, setLang, settled };
+window.innosim = { S, requestRun, applyState, startExercise, setLang, settled, setBands };
 document.addEventListener("DOMContentLoaded", () => {
   init().catch(err => View.banner("innosim: " + err.message, "error"));
 });

@@ -116,6 +116,7 @@ const Charts = (() => {
       layout["yaxis" + n] = { domain: d.y, anchor: xa, fixedrange: true, gridcolor: "#eee", zeroline: false, hoverformat: ",.4~g",
                              tickformat: C.tickformat(S.base.kpis[v]),
                              rangemode: S.kpiDef[v].unit === "Dmnl" ? "normal" : "tozero" };
+      bandTraces(v, i, xa, ya, traces);
       traces.push({ x, y: S.base.kpis[v], xaxis: xa, yaxis: ya, name: C.t("baseline"), uid: "base-" + i, mode: "lines",
                     line: { color: "#777", dash: "dash", width: 1.6 } });
       overlays.forEach(({ name, run }, j) => {
@@ -124,9 +125,36 @@ const Charts = (() => {
       });
       traces.push({ x, y: res.kpis[v], xaxis: xa, yaxis: ya, name: C.t("scenario"), uid: "scenario-" + i, mode: "lines",
                     line: { color: "#1f5fbf", width: 2.6 } });
+      dataTrace(v, i, xa, ya, traces);
     });
     if (res.city) cityTraces(res, g, traces, layout);
     return { traces, layout };
+  }
+
+  /** The uncertainty band of the current scenario: p5–p95 light, p25–p75 darker (only when the
+      band was computed for the state the charts show). */
+  function bandTraces(v, i, xa, ya, traces) {
+    const b = S.showBands && S.bands && S.bands.key === S.drawnKey ? S.bands.res.bands[v] : null;
+    if (!b) return;
+    const x = S.years;
+    const pair = (lo, hi, name, color, tag) => {
+      traces.push({ x, y: b[lo], xaxis: xa, yaxis: ya, uid: `band-${tag}-lo-${i}`, mode: "lines", line: { width: 0 },
+                    hoverinfo: "skip", showlegend: false },
+                  { x, y: b[hi], xaxis: xa, yaxis: ya, uid: `band-${tag}-${i}`, name, mode: "lines", line: { width: 0 },
+                    fill: "tonexty", fillcolor: color, hoverinfo: "skip" });
+    };
+    pair("p5", "p95", "p5–p95", "rgba(31,95,191,0.12)", "outer");
+    pair("p25", "p75", "p25–p75", "rgba(31,95,191,0.22)", "inner");
+  }
+
+  /** The model's recorded data of this variable, as points (hover: value, year, source). */
+  function dataTrace(v, i, xa, ya, traces) {
+    const h = S.history && S.history[v];
+    if (!h || !h.years.length) return;
+    traces.push({ x: h.years, y: h.values, xaxis: xa, yaxis: ya, uid: "data-" + i, name: C.t("data"), mode: "markers",
+                  marker: { color: "#111", size: 6, symbol: "circle-open", line: { width: 1.6 } },
+                  customdata: h.sources.map(s => C.plotText(s)),
+                  hovertemplate: "%{y:,.4~g} (%{customdata})" });
   }
 
   function cityTraces(res, g, traces, layout) {
@@ -161,9 +189,12 @@ const Charts = (() => {
   }
 
   /** The plotted y values of one chart's scenario line (used by the tests and the benchmark). */
-  function scenarioY(i) {
+  function scenarioY(i) { return traceY("scenario-" + i); }
+
+  /** The plotted y values of the trace ``uid`` (data-i, band-outer-i, ...), or null when it is not drawn. */
+  function traceY(uid) {
     const gd = $("plots");
-    const t = gd && gd.data ? gd.data.find(d => d.uid === "scenario-" + i) : null;
+    const t = gd && gd.data ? gd.data.find(d => d.uid === uid) : null;
     return t ? Array.from(t.y) : null;
   }
 
@@ -173,5 +204,5 @@ const Charts = (() => {
     resizeTimer = setTimeout(() => { if (S.lastRun) View.draw(S.lastRun); }, 120);
   });
 
-  return { build, draw, placeMarks, scenarioY };
+  return { build, draw, placeMarks, scenarioY, traceY };
 })();

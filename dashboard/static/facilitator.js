@@ -70,7 +70,7 @@ function renderTable() {
       el("td", { text: s.goal ? (s.goal.met ? "✓" : "✗") : "" }),
       ...kpis.map(v => kpiCell(s, v)),
       el("td", { text: s.extra_cost == null ? "–" : C.fmt(s.extra_cost) }),
-      el("td", { class: "text", text: s.error ? "⚠ " + s.error : settingsText(s.state) }),
+      el("td", { class: "text settings", text: s.error ? "⚠ " + s.error : settingsText(s.state) }),
       el("td", {}, el("button", { type: "button", class: "del", text: "×", title: C.t("remove"), onclick: () => remove(s.id) })));
   });
   table.replaceChildren(el("thead", {}, head), el("tbody", {}, baseRow, ...rows));

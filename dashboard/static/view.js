@@ -216,9 +216,53 @@ const View = (() => {
 
   function legend(overlays) {
     const box = $("legend");
-    box.replaceChildren(
+    const hasData = S.charts.some(v => S.history && S.history[v]);
+    const hasBands = S.showBands && S.bands && S.bands.key === S.drawnKey;
+    box.replaceChildren(...[
       el("span", { class: "key base", text: C.t("baseline") }), el("span", { class: "key scen", text: C.t("scenario") }),
-      ...overlays.map(({ name }, i) => el("span", { class: "key saved", style: `--c:${C.palette[i % C.palette.length]}`, text: name })));
+      hasData ? el("span", { class: "key data", id: "legend-data", text: C.t("data") }) : null,
+      hasBands ? el("span", { class: "key band", id: "legend-band", text: "p5–p95 / p25–p75" }) : null,
+      ...overlays.map(({ name }, i) => el("span", { class: "key saved", style: `--c:${C.palette[i % C.palette.length]}`, text: name }))
+    ].filter(Boolean));
+  }
+
+  /** The line beside the band toggle: computing, what the band is, or why it failed. */
+  let lastBands = [null];
+  function bandsStatus(kind, info) {
+    lastBands = [kind, info];
+    const box = $("bands-status");
+    box.dataset.kind = kind || "";
+    if (!kind) { box.textContent = ""; return; }
+    if (kind === "running") { box.textContent = C.t("bands_running"); return; }
+    if (kind === "error") { box.textContent = C.t("error") + ": " + info.message; return; }
+    let text = C.t("bands_done").replace("{n}", info.members);
+    if (info.fixed.length) text += "; " + C.t("bands_fixed").replace("{k}", info.fixed.length);
+    box.title = text;
+    box.textContent = `${info.members} ${C.t("runs")}${info.cached ? "" : ` · ${C.fmt(info.seconds, 1)} s`}`;
+  }
+
+  /** The why panel: periods in which one loop dominates, and the leading loops in the chosen year. */
+  function renderWhy(kind, err) {
+    const box = $("why-body");
+    if (!box) return;
+    if (kind === "running") { box.replaceChildren(el("p", { class: "hint", text: C.t("why_running") })); return; }
+    if (kind === "error") { box.replaceChildren(el("p", { class: "hint bad", text: C.t("error") + ": " + err.message })); return; }
+    const w = S.why;
+    if (!w) { box.replaceChildren(); return; }
+    const pol = p => p === "+" ? C.t("reinforcing") : p === "-" ? C.t("balancing") : p;
+    const name = id => w.loops[id] ? `${id} ${w.loops[id].name}` : id;
+    const periods = w.periods.filter(p => p.loop);
+    if (!periods.length) { box.replaceChildren(el("p", { class: "hint", text: C.t("why_none") })); return; }
+    const list = el("ol", { class: "why-periods", id: "why-periods" }, ...periods.map(p => el("li", { dataset: { loop: p.loop } },
+      el("span", { class: "years", text: p.from === p.to ? `${p.from}` : `${p.from}–${p.to}` }), " ",
+      el("strong", { text: name(p.loop) }), " ",
+      el("span", { class: "pol pol-" + (w.loops[p.loop] || {}).polarity, text: `(${pol((w.loops[p.loop] || {}).polarity)})` }))));
+    const year = w.top[String(S.year)] || [];
+    const table = el("table", { class: "why-top", id: "why-top" },
+      el("caption", { text: C.t("why_year").replace("{y}", S.year) }),
+      ...year.map(x => el("tr", { title: (w.loops[x.loop] || {}).path || "" },
+        el("td", { text: name(x.loop) }), el("td", { class: "num", text: C.signed(100 * x.relative, 0) + " %" }))));
+    box.replaceChildren(el("p", { class: "hint", text: C.t("why_hint") }), list, table);
   }
 
   function timing(res, fetchMs, drawMs, hit) {
@@ -363,6 +407,12 @@ const View = (() => {
     $("model-version").textContent = "model " + S.meta.model.version.slice(0, 8);
     $("model-version").title = `${S.meta.model.file}\nsha256 ${S.meta.model.sha256}`;
     C.modelHeader(S.meta);
+    $("link-doc").href = "doc?lang=" + C.lang;
+    $("bands-toggle").hidden = !S.meta.features.bands;
+    $("bands-toggle").title = S.meta.features.bands ? C.t("bands_done").replace("{n}", S.meta.features.bands.members) : "";
+    $("why-panel").hidden = !S.meta.features.why;
+    bandsStatus(...lastBands);
+    renderWhy();
     buildControls();
     Charts.build();
     renderExercises();
@@ -376,5 +426,6 @@ const View = (() => {
     $("advanced").checked = S.advanced;
   }
 
-  return { build, applyLang, syncControls, draw, renderExercises, renderSaved, wireDialogs, toast, banner, timing, ticks };
+  return { build, applyLang, syncControls, draw, renderExercises, renderSaved, wireDialogs, toast, banner, timing, ticks,
+           bandsStatus, renderWhy };
 })();

@@ -1,7 +1,7 @@
 """``innosim serve``: run the workshop dashboard with uvicorn.
 
     innosim serve [--model NAME] [--only] [--host 127.0.0.1] [--port 8000] [--data-dir DIR]
-                  [--no-browser] [--token TOKEN] [--allow-host NAME ...]
+                  [--no-browser] [--token TOKEN] [--allow-host NAME ...] [--set ID=VALUE ...]
 
 The page of ``--model`` (default: the registry's default model) is at ``/``; every other
 registered model is behind the page's model switch at ``/m/<name>/`` (``--only`` serves just the
@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="also accept this host name in requests (e.g. workshop.local); localhost, "
                         "127.0.0.1, [::1] and --host are always accepted")
+    p.add_argument("--set", action="append", default=[], metavar="ID=VALUE", dest="settings",
+                   help="open the page of --model with this lever or shock set (repeatable; a.ID sets an "
+                        "assumption), e.g. --set <lever id>=1.5 (innosim levers lists the ids); checked against the catalogue")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return p
 
@@ -68,7 +71,9 @@ def model_setup(info: ModelInfo):
 
     return ModelSetup(name=info.name, title=info.title, catalogue=info.file("levers", "the dashboard"),
                       model=info.path, assumptions=info.files.get("assumptions"),
-                      exercises=info.files.get("exercises"), notice=info.notice, charts=info.default_kpis)
+                      exercises=info.files.get("exercises"), notice=info.notice, charts=info.default_kpis,
+                      calibration=info.files.get("calibration_setup"), uncertainties=info.files.get("uncertainties"),
+                      documentation=info.documentation, description=info.description or None)
 
 
 def site_setups(model, only: bool = False) -> list:
@@ -124,7 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         setups = site_setups(args.model, args.only)
         show_notice(resolve(args.model))
-        app = create_site(setups, data_dir, access=access)
+        initial = None
+        if args.settings:
+            from dashboard.settings import parse_settings
+
+            def initial(sim):
+                return parse_settings(args.settings, sim)
+        app = create_site(setups, data_dir, access=access, initial=initial)
     except (ValueError, OSError, SimulatorError) as exc:   # bad model, catalogue, exercises or data folder
         print(f"innosim serve: error: {exc}", file=sys.stderr)
         return 2
@@ -133,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         shown = f"[{shown}]"
     url = f"http://{shown}:{args.port}/"
     others = "".join(f"\n    {url.rstrip('/')}/m/{s.name}/  {s.title['en']}" for s in setups[1:])
-    print(f"innosim dashboard on {url}  ({setups[0].title['en']}){others}\n"
+    opened = "".join(f"\n    opens with {t}" for t in args.settings)
+    print(f"innosim dashboard on {url}  ({setups[0].title['en']}){opened}{others}\n"
           f"facilitator view (keep this link to yourself: it holds the facilitator token):\n"
           f"    {url}facilitator?token={token}\n"
           f"submissions are stored in {data_dir}; press Ctrl+C to stop", flush=True)
