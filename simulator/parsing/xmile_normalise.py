@@ -1,0 +1,144 @@
+"""XMILE as Vensim and Stella export it, rewritten into what pysd's XMILE translator reads.
+
+Each rewrite is one exporter habit, and keeps every element's line:
+
+- a bare ``&`` in text (Vensim writes documentation such as "Atmosphere & Ocean" unescaped):
+  escaped, since no entity can be declared here anyway (DTDs are refused);
+- names written with blanks inside equations (``predator births`` for ``predator_births``):
+  written with underscores, as the XMILE standard spells them;
+- ``{comments}`` inside equations (Stella): dropped;
+- a graphical function with both ``<xpts>`` and ``<xscale>``: the points win (pysd would take the
+  scale, which Stella sometimes writes as 0..0);
+- an ``<aux>`` holding only a ``<gf>`` (a lookup table, as Vensim exports them): made a ``<gf>``;
+- ``<dt>TIME_STEP=0.25</dt>`` (Vensim): the number.
+
+What cannot be run is an error naming the line: a variable without an equation (an unfinished
+model), Stella modules and graphical functions per array element (not supported yet).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import ModelLoadError, UnsupportedFeatureError
+
+_BARE_AMP = re.compile(rb"&(?!(?:[A-Za-z][\w.-]*|#[0-9]+|#x[0-9A-Fa-f]+);)")
+_COMMENT = re.compile(r"\{[^{}]*\}")
+_QUOTED = re.compile(r'"[^"]*"')
+_EXPRESSION_TAGS = ("eqn", "inflow", "outflow")
+_VARIABLES = ("aux", "flow", "stock")
+_SPEC_NAME = re.compile(r"^\s*[A-Za-z_][\w ]*=(?!=)")  # Vensim writes <dt>TIME_STEP=0.25</dt>
+
+
+def escape_ampersands(data: bytes) -> bytes:
+    return _BARE_AMP.sub(b"&amp;", data)
+
+
+def _local(node) -> str:
+    tag = node.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def normalise_xmile(path: Path, root) -> None:
+    """Rewrite ``root`` in place (see the module's list)."""
+    for specs in [c for c in root if _local(c) == "sim_specs"]:
+        for c in specs:
+            if _local(c) in ("start", "stop", "dt") and c.text:
+                c.text = _SPEC_NAME.sub("", c.text)
+    for model in [c for c in root if _local(c) == "model"]:
+        for variables in [c for c in model if _local(c) == "variables"]:
+            _normalise_variables(path, variables)
+
+
+def _normalise_variables(path: Path, variables) -> None:
+    nodes = [n for n in variables if _local(n) in _VARIABLES + ("gf", "module")]
+    for n in nodes:
+        if _local(n) == "module":
+            raise UnsupportedFeatureError(
+                f"{path}: line {n.sourceline}: not supported: XMILE module {n.get('name', '')!r} "
+                "(a model made of sub-models); flatten it into one model")
+    spaced = _spaced_names(n.get("name", "") for n in nodes)
+    for n in nodes:
+        _refuse_element_tables(path, n)
+        for holder in [n] + [c for c in n if _local(c) == "element"]:
+            for child in holder:
+                tag = _local(child)
+                if tag in _EXPRESSION_TAGS and child.text:
+                    child.text = _respell(_COMMENT.sub(" ", child.text), spaced)
+                elif tag == "gf":
+                    _prefer_points(child)
+        if _local(n) == "gf":
+            _prefer_points(n)
+            continue
+        if not _has_equation(n):
+            gfs = [c for c in n if _local(c) == "gf"]
+            if _local(n) == "aux" and len(gfs) == 1:
+                _aux_to_gf(n, gfs[0])
+                continue
+            raise ModelLoadError(f"{path}: line {n.sourceline}, variable {n.get('name', '')!r}: "
+                                 f"the <{_local(n)}> has no equation (<eqn>); the model is unfinished")
+
+
+def _refuse_element_tables(path: Path, node) -> None:
+    """pysd reads a <gf> only at the variable's level and would silently ignore one per element."""
+    for e in (c for c in node if _local(c) == "element"):
+        gf = next((c for c in e if _local(c) == "gf"), None)
+        if gf is not None:
+            raise UnsupportedFeatureError(
+                f"{path}: line {gf.sourceline}, variable {node.get('name', '')!r}: not supported: a "
+                f"graphical function per array element (element {e.get('subscript', '')!r})")
+
+
+def _has_equation(node) -> bool:
+    holders = [node] + [c for c in node if _local(c) == "element"]
+    return any(_local(c) == "eqn" and (c.text or "").strip() for h in holders for c in h)
+
+
+def _prefer_points(gf) -> None:
+    if any(_local(c) == "xpts" for c in gf):
+        for c in [c for c in gf if _local(c) == "xscale"]:
+            gf.remove(c)
+
+
+def _aux_to_gf(aux, gf) -> None:
+    aux.tag = aux.tag[:-3] + "gf"
+    for c in [c for c in aux if _local(c) == "eqn"]:
+        aux.remove(c)
+    for k, v in gf.attrib.items():
+        aux.set(k, v)
+    index = list(aux).index(gf)
+    aux.remove(gf)
+    for offset, c in enumerate(list(gf)):
+        aux.insert(index + offset, c)
+    _prefer_points(aux)
+
+
+def _spaced_names(names) -> list[tuple[re.Pattern, str]]:
+    """(pattern of the name written with blanks, the name) for names holding underscores."""
+    out = []
+    for name in names:
+        name = name.replace("\\n", "_").replace(" ", "_")
+        if "_" in name.strip("_"):
+            words = [re.escape(w) for w in name.split("_") if w]
+            out.append((re.compile(r"(?<![\w.])" + r"[ _]+".join(words) + r"(?![\w])", re.I), name))
+    out.sort(key=lambda p: -len(p[1]))  # longer names first: "a b c" before "a b"
+    return out
+
+
+def _respell(text: str, spaced) -> str:
+    if " " not in text.strip() or not spaced:
+        return text
+    pieces, last = [], 0
+    for m in _QUOTED.finditer(text):
+        pieces.append(_respell_plain(text[last:m.start()], spaced))
+        pieces.append(m.group())
+        last = m.end()
+    pieces.append(_respell_plain(text[last:], spaced))
+    return "".join(pieces)
+
+
+def _respell_plain(text: str, spaced) -> str:
+    for pattern, name in spaced:
+        if " " in text:
+            text = pattern.sub(name, text)
+    return text
