@@ -92,3 +92,22 @@ def test_normalising_keeps_every_position():
     assert [i for i, c in enumerate(out) if c == "\n"] == [i for i, c in enumerate(text) if c == "\n"]
     assert out.startswith("{UTF-8}\n") and "doc {kept}" in out
     assert "{" not in out.split("~")[0][8:] and "\\" not in out
+
+
+def test_a_lookup_written_as_x_values_then_y_values(tmp_path):
+    # the older Vensim form (in models converted from DYNAMO); pysd reads only (x,y) pairs
+    body = ("tbl(0,1,2,\n\t0,10,40)\n\t~\t\n\t~\t\n\t|\n\ny = tbl(1.5)\n\t~\t\n\t~\t\n\t|\n\n"
+            "z = NO SUCH FUNCTION(y)\n\t~\t\n\t~\t\n\t|\n\n")
+    path = _write(tmp_path, body)
+    with pytest.raises(simulator.ModelLoadError, match=rf"line {_line(path, 'NO SUCH')}\b"):
+        simulator.load(path)  # the rewrite keeps the lines that follow
+    path.write_text(path.read_text().replace("NO SUCH FUNCTION(y)", "y"))
+    f = simulator.load(path).run(method="euler").to_frame()
+    np.testing.assert_array_equal(f["y"], 25.0)
+
+
+def test_a_flat_lookup_whose_x_values_do_not_increase_stays_an_error(tmp_path):
+    body = "tbl(0,2,1, 0,10,40)\n\t~\t\n\t~\t\n\t|\n\ny = tbl(1.5)\n\t~\t\n\t~\t\n\t|\n\n"
+    path = _write(tmp_path, body)
+    with pytest.raises(simulator.ModelLoadError, match=rf"line {_line(path, 'tbl(0,2')}, variable 'tbl'"):
+        simulator.load(path)

@@ -7,6 +7,8 @@ backslash becomes a space), so every later message still points at the file as w
   pysd's grammar only at the top of the file). Braces in the documentation are its text and stay.
 - line continuations: pysd only knows a backslash followed by a newline and a tab; Vensim also
   writes a backslash followed by spaces, or by a newline and spaces.
+- a lookup written as its x values then its y values (``t(0,0.5,1, 0,0.8,1)``, the older
+  Vensim form that pysd does not read): written as (x,y) pairs, when the x values increase;
 - a data variable declared by its name alone (``x ~ units ~ doc |``, values given at run time):
   pysd's grammar wants a keyword, so ``:INTERPOLATE:`` (Vensim's default) is added on that line;
   the engine then says what it does with such a variable.
@@ -23,6 +25,8 @@ from .vensim_blocks import blocks, text_start
 from .vensim_text import classify
 
 _CONTINUATION = re.compile(r"\\[ \t]*(?=\n)")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_FLAT_TABLE = re.compile(r"\(\s*(?:[+-]?[\d.][\d.eE+-]*\s*,\s*)+[+-]?[\d.][\d.eE+-]*\s*\)")
 _BARE_DATA = re.compile(r'(?:"[^"]*"|[^\W\d][\w$\' \t\n]*)\s*(?:\[[^\]]*\])?\Z')
 
 
@@ -30,7 +34,27 @@ def normalise_vensim(path: Path, equations: str) -> str:
     """The equations part of a Vensim file (before the sketch) with comments and continuations
     replaced by spaces; same length, same line breaks."""
     text = _CONTINUATION.sub(lambda m: " " * len(m.group()), equations)
-    return _declare_data(_strip_comments(path, text))
+    return _pair_tables(_declare_data(_strip_comments(path, text)))
+
+
+def _pair_tables(text: str) -> str:
+    edits = []
+    for b in blocks(text, text_start(text), len(text)):
+        eq = text[b.start:b.eq_end].rstrip()
+        kind, _, _, at = classify(eq)
+        if kind != "lookup" or not _FLAT_TABLE.fullmatch(eq, at):
+            continue
+        values = [float(v) for v in _NUMBER.findall(eq, at)]
+        n = len(values) // 2
+        xs = values[:n]
+        if len(values) % 2 or n < 2 or any(a >= b for a, b in zip(xs, xs[1:])):
+            continue
+        numbers = _NUMBER.findall(eq, at)
+        pairs = ",".join(f"({x},{y})" for x, y in zip(numbers[:n], numbers[n:]))
+        edits.append((b.start + at, b.start + len(eq), f"({pairs})" + "\n" * eq.count("\n", at)))
+    for a, z, new in reversed(edits):
+        text = text[:a] + new + text[z:]
+    return text
 
 
 def _declare_data(text: str) -> str:
