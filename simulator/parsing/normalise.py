@@ -25,6 +25,7 @@ from .vensim_blocks import blocks, text_start
 from .vensim_text import classify
 
 _CONTINUATION = re.compile(r"\\[ \t]*(?=\n)")
+_SPECIAL = re.compile(r'["~|{]')
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _FLAT_TABLE = re.compile(r"\(\s*(?:[+-]?[\d.][\d.eE+-]*\s*,\s*)+[+-]?[\d.][\d.eE+-]*\s*\)")
 _BARE_DATA = re.compile(r'(?:"[^"]*"|[^\W\d][\w$\' \t\n]*)\s*(?:\[[^\]]*\])?\Z')
@@ -80,13 +81,15 @@ def _strip_comments(path: Path, text: str) -> str:
     out = list(text)
     pos = text_start(text)  # {UTF-8}: pysd's grammar reads it
     field = 0  # 0 equation, 1 units, 2+ documentation and supplementary flags
-    n = len(text)
-    while pos < n:
-        c = text[pos]
+    while True:
+        m = _SPECIAL.search(text, pos)
+        if m is None:
+            break
+        pos, c = m.start(), m.group()
         if c == '"' and field < 2:
             end = _quote_end(text, pos)
             if end < 0:  # an unbalanced quote is pysd's to report, with its own position
-                return "".join(out)
+                break
             pos = end
             continue
         if c == "~":

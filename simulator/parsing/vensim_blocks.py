@@ -17,6 +17,7 @@ QUOTED = re.compile(r'"(?:\\.|[^"\\])*"')
 STRING = re.compile(r"'[^'\n]*'")
 KEYWORD = re.compile(r":[ \t]*(?:AND|OR|NOT|NA|IMPLIES)[ \t]*:", re.I)
 BLANK = re.compile(r"\s*")
+_SEPARATOR = re.compile(r'["~|]')
 ENCODING = re.compile(r"\s*\{[^}\n]*\}")
 
 
@@ -43,21 +44,24 @@ def blocks(text: str, pos: int, end: int) -> Iterator[Block]:
         if pos >= end:
             return
         field, k, eq_end = 0, pos, -1
-        while k < end:
-            c = text[k]
-            if c == '"' and field == 0:
-                m = QUOTED.match(text, k, end)
-                k = m.end() if m else k + 1
+        while True:
+            s = _SEPARATOR.search(text, k, end)
+            if s is None:
+                return
+            k, c = s.start(), s.group()
+            if c == '"':
+                if field == 0:
+                    m = QUOTED.match(text, k, end)
+                    k = m.end() if m else k + 1
+                else:
+                    k += 1
                 continue
-            if c == "~" or c == "|":
-                if eq_end < 0:
-                    eq_end = k
-                if c == "|":
-                    break
-                field += 1
+            if eq_end < 0:
+                eq_end = k
+            if c == "|":
+                break
+            field += 1
             k += 1
-        if k >= end:
-            return
         yield Block(start=pos, eq_end=eq_end, end=k + 1, fields=field + 1)
         pos = k + 1
 
