@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 from ..errors import ModelLoadError, UnsupportedFeatureError
+from .xmile_modules import flatten_modules
 
 _BARE_AMP = re.compile(rb"&(?!(?:[A-Za-z][\w.-]*|#[0-9]+|#x[0-9A-Fa-f]+);)")
 _COMMENT = re.compile(r"\{[^{}]*\}")
@@ -45,6 +46,7 @@ def normalise_xmile(path: Path, root) -> None:
         for c in specs:
             if _local(c) in ("start", "stop", "dt") and c.text:
                 c.text = _SPEC_NAME.sub("", c.text)
+    flatten_modules(path, root)
     for model in [c for c in root if _local(c) == "model"]:
         for variables in [c for c in model if _local(c) == "variables"]:
             _normalise_variables(path, variables)
