@@ -12,8 +12,9 @@ Each rewrite is one exporter habit, and keeps every element's line:
 - an ``<aux>`` holding only a ``<gf>`` (a lookup table, as Vensim exports them): made a ``<gf>``;
 - ``<dt>TIME_STEP=0.25</dt>`` (Vensim): the number.
 
-What cannot be run is an error naming the line: a variable without an equation (an unfinished
-model), Stella modules and graphical functions per array element (not supported yet).
+Stella modules are flattened first (:mod:`.xmile_modules`). What cannot be run is an error naming
+the line: a variable without an equation (an unfinished model), a graphical function per array
+element (not supported yet).
 """
 from __future__ import annotations
 
@@ -53,12 +54,7 @@ def normalise_xmile(path: Path, root) -> None:
 
 
 def _normalise_variables(path: Path, variables) -> None:
-    nodes = [n for n in variables if _local(n) in _VARIABLES + ("gf", "module")]
-    for n in nodes:
-        if _local(n) == "module":
-            raise UnsupportedFeatureError(
-                f"{path}: line {n.sourceline}: not supported: XMILE module {n.get('name', '')!r} "
-                "(a model made of sub-models); flatten it into one model")
+    nodes = [n for n in variables if _local(n) in _VARIABLES + ("gf",)]
     spaced = _spaced_names(n.get("name", "") for n in nodes)
     for n in nodes:
         _refuse_element_tables(path, n)
