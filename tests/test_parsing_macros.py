@@ -179,3 +179,9 @@ def test_industrial_dynamics_with_a_macro_and_inline_comments_equals_pysd():
     assert '"SSR.CLIP"' in common and len(common) > 100
     for c in common:
         np.testing.assert_allclose(ours[c].to_numpy(float), ref[c].to_numpy(float), rtol=1e-12, err_msg=c)
+
+
+def test_the_word_macro_in_documentation_is_text(tmp_path):
+    body = "a = 2\n\t~\t\n\t~\tUse the :MACRO: version, see :END OF MACRO: below.\n\t|\n\n"
+    f = simulator.load(_write(tmp_path, body)).run(method="euler").to_frame()
+    np.testing.assert_array_equal(f["a"], 2.0)

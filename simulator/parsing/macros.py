@@ -48,8 +48,10 @@ from .vensim_blocks import (
 from .vensim_text import _NAME as LHS_NAME
 from .vensim_text import classify
 
-_START = re.compile(r":MACRO:", re.I)
-_END = re.compile(r":END OF MACRO:", re.I)
+# at the start of a line, as Vensim writes them (the words may also appear in documentation)
+_START = re.compile(r"^[ \t]*:MACRO:", re.I | re.M)
+_END = re.compile(r"^[ \t]*:END OF MACRO:", re.I | re.M)
+_LEFT = re.compile(r":(?:END OF )?MACRO:", re.I)
 _HEAD = re.compile(r'[ \t\n]*("[^"\n]*"|[^\W\d][^(\n]*?)[ \t\n]*\(')
 _BARE = re.compile(r'(?:"[^"]*"|[^\W\d][\w$\' ]*)\Z')
 MAX_INSTANCES = 20_000
@@ -87,7 +89,7 @@ class Expansion:
 def expand_macros(path: Path, equations: str) -> Expansion:
     """``equations`` (the part before the sketch, normalised) with every macro expanded."""
     if not _START.search(equations):
-        return Expansion(equations)
+        return Expansion(_as_text(equations))
     lines = _LineOf(equations)
     macros, regions = _definitions(path, equations, lines)
     x = _Expander(path, macros, lines, _main_names(equations, regions))
@@ -112,9 +114,17 @@ def expand_macros(path: Path, equations: str) -> Expansion:
     for text, lines in x.generated:
         extra.append(text)
         origin.extend(lines)
-    out = body + "".join(extra)
+    out = _as_text(body + "".join(extra))
     origin.append(origin[-1] if origin else 1)
     return Expansion(out, origin, x.count)
+
+
+def _as_text(text: str) -> str:
+    """The words left after expansion are text (documentation); pysd would still split the file
+    at them, so their first colon becomes a blank."""
+    if ":" not in text or not _LEFT.search(text):
+        return text
+    return _LEFT.sub(lambda m: " " + m.group()[1:], text)
 
 
 class _LineOf:
