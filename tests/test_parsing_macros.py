@@ -185,3 +185,12 @@ def test_the_word_macro_in_documentation_is_text(tmp_path):
     body = "a = 2\n\t~\t\n\t~\tUse the :MACRO: version, see :END OF MACRO: below.\n\t|\n\n"
     f = simulator.load(_write(tmp_path, body)).run(method="euler").to_frame()
     np.testing.assert_array_equal(f["a"], 2.0)
+
+
+def test_an_exponential_expansion_is_bounded(tmp_path):
+    body = ":MACRO: M0(x)\n" + _eq("M0", "x") + ":END OF MACRO:\n"
+    for k in range(1, 6):  # each level calls the one below ten times: 10**5 copies
+        body += f":MACRO: M{k}(x)\n" + _eq(f"M{k}", " + ".join([f"M{k - 1}(x)"] * 10)) + ":END OF MACRO:\n"
+    path = _write(tmp_path, body + _eq("a", "M5(1)"))
+    with pytest.raises(simulator.ModelLimitError, match=r"macro calls expand to more than 20000 copies"):
+        simulator.load(path)
