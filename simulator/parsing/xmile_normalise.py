@@ -111,14 +111,16 @@ def _aux_to_gf(aux, gf) -> None:
     _prefer_points(aux)
 
 
-def _spaced_names(names) -> list[tuple[re.Pattern, str]]:
-    """(pattern of the name written with blanks, the name) for names holding underscores."""
+def _spaced_names(names) -> list[tuple[re.Pattern, str, str]]:
+    """(pattern of the name written with blanks, the name, its first word) for names holding
+    underscores."""
     out = []
     for name in names:
         name = name.replace("\\n", "_").replace(" ", "_")
         if "_" in name.strip("_"):
             words = [re.escape(w) for w in name.split("_") if w]
-            out.append((re.compile(r"(?<![\w.])" + r"[ _]+".join(words) + r"(?![\w])", re.I), name))
+            first = name.strip("_").split("_")[0].lower()
+            out.append((re.compile(r"(?<![\w.])" + r"[ _]+".join(words) + r"(?![\w])", re.I), name, first))
     out.sort(key=lambda p: -len(p[1]))  # longer names first: "a b c" before "a b"
     return out
 
@@ -136,7 +138,9 @@ def _respell(text: str, spaced) -> str:
 
 
 def _respell_plain(text: str, spaced) -> str:
-    for pattern, name in spaced:
-        if " " in text:
+    low = text.lower()
+    for pattern, name, first in spaced:
+        if first in low and " " in text:  # the cheap test first: most names are not there
             text = pattern.sub(name, text)
+            low = text.lower()
     return text
