@@ -162,3 +162,12 @@ def test_the_published_module_sample_through_pysd_matches_stella():
     for col in ref.columns:
         got = ours[col.replace(" ", "_")].reindex(ref.index).to_numpy(float)
         np.testing.assert_allclose(got, ref[col].to_numpy(float), rtol=1e-6, err_msg=col)
+
+
+def test_vensims_smooth_names_are_xmiles(tmp_path):
+    body = """            <aux name="input"><eqn>4</eqn></aux>
+            <aux name="s"><eqn>SMOOTHI(input, 2, 0)</eqn></aux>
+            <aux name="s3"><eqn>smooth3(input, 3)</eqn></aux>"""
+    f = simulator.load(_write(tmp_path, body)).run(method="euler").to_frame()
+    np.testing.assert_allclose(f["s"], 4 * (1 - 0.5 ** np.arange(5)))
+    np.testing.assert_allclose(f["s3"], 4.0)

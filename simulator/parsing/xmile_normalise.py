@@ -10,7 +10,8 @@ Each rewrite is one exporter habit, and keeps every element's line:
 - a graphical function with both ``<xpts>`` and ``<xscale>``: the points win (pysd would take the
   scale, which Stella sometimes writes as 0..0);
 - an ``<aux>`` holding only a ``<gf>`` (a lookup table, as Vensim exports them): made a ``<gf>``;
-- ``<dt>TIME_STEP=0.25</dt>`` (Vensim): the number.
+- ``<dt>TIME_STEP=0.25</dt>`` (Vensim): the number;
+- Vensim's SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I in an equation: XMILE's SMTH1 and SMTH3.
 
 Stella modules are flattened first (:mod:`.xmile_modules`). What cannot be run is an error naming
 the line: a variable without an equation (an unfinished model), a graphical function per array
@@ -29,6 +30,9 @@ _COMMENT = re.compile(r"\{[^{}]*\}")
 _QUOTED = re.compile(r'"[^"]*"')
 _EXPRESSION_TAGS = ("eqn", "inflow", "outflow")
 _VARIABLES = ("aux", "flow", "stock")
+# Vensim writes its own names of XMILE's SMTH1/SMTH3 (same arguments, same order)
+_SMOOTHS = {"SMOOTH": "SMTH1", "SMOOTHI": "SMTH1", "SMOOTH3": "SMTH3", "SMOOTH3I": "SMTH3"}
+_VENSIM_SMOOTH = re.compile(r"(?<![\w.])(SMOOTH3I|SMOOTH3|SMOOTHI|SMOOTH)\s*\(", re.I)
 _SPEC_NAME = re.compile(r"^\s*[A-Za-z_][\w ]*=(?!=)")  # Vensim writes <dt>TIME_STEP=0.25</dt>
 
 
@@ -62,7 +66,8 @@ def _normalise_variables(path: Path, variables) -> None:
             for child in holder:
                 tag = _local(child)
                 if tag in _EXPRESSION_TAGS and child.text:
-                    child.text = _respell(_COMMENT.sub(" ", child.text), spaced)
+                    text = _respell(_COMMENT.sub(" ", child.text), spaced)
+                    child.text = _VENSIM_SMOOTH.sub(lambda m: _SMOOTHS[m.group(1).upper()] + "(", text)
                 elif tag == "gf":
                     _prefer_points(child)
         if _local(n) == "gf":
