@@ -1,5 +1,6 @@
-"""XMILE as Vensim and Stella export it: each exporter habit normalised by the parsing layer, and
-what cannot run (modules, per-element tables, unfinished variables) an error naming the line."""
+"""XMILE as Vensim and Stella export it: each exporter habit normalised by the parsing layer
+(including Stella's modules and per-element tables), and what cannot run (nested modules,
+unfinished variables) an error naming the line."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -71,18 +72,25 @@ def test_points_win_over_a_degenerate_scale_and_an_aux_holding_a_table_is_a_look
     ('            <module name="hares"/>', "<module", r"not supported: XMILE module 'hares'"),
     ('            <aux name="unfinished"/>', 'name="unfinished"',
      r"variable 'unfinished': the <aux> has no equation"),
-    ("""            <aux name="per_element">
-                <dimensions><dim name="P"/></dimensions>
-                <element subscript="a"><gf><xscale min="0" max="1"/><ypts>0,1</ypts></gf></element>
-                <element subscript="b"><gf><xscale min="0" max="1"/><ypts>1,0</ypts></gf></element>
-                <eqn>Time</eqn>
-            </aux>""", '<element subscript="a"><gf>',
-     r"variable 'per_element': not supported: a graphical function per array element"),
 ])
 def test_what_cannot_run_names_the_line(tmp_path, body, mark, pattern):
     path = _write(tmp_path, body)
     with pytest.raises(simulator.ModelLoadError, match=rf"^{path}: line {_line(path, mark)}\b.*{pattern}"):
         simulator.load(path)
+
+
+def test_a_graphical_function_per_array_element(tmp_path):
+    # Stella: one input for the variable, one table per element; pysd alone would drop the tables
+    body = """            <aux name="per element">
+                <dimensions><dim name="P"/></dimensions>
+                <element subscript="a"><gf><xscale min="0" max="4"/><ypts>0,40</ypts></gf></element>
+                <element subscript="b"><eqn>4 - Time</eqn><gf><xscale min="0" max="4"/><ypts>8,0</ypts></gf></element>
+                <eqn>Time</eqn>
+            </aux>"""
+    f = simulator.load(_write(tmp_path, body)).run(method="euler").to_frame()
+    t = f.index.to_numpy()
+    np.testing.assert_allclose(f["per element[a]"], 10 * t)      # the shared input, Time
+    np.testing.assert_allclose(f["per element[b]"], 2 * t)       # its own input, 4 - Time
 
 
 def test_names_with_blanks_prefer_the_longest_name(tmp_path):

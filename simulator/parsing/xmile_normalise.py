@@ -13,12 +13,15 @@ Each rewrite is one exporter habit, and keeps every element's line:
 - ``<dt>TIME_STEP=0.25</dt>`` (Vensim): the number;
 - Vensim's SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I in an equation: XMILE's SMTH1 and SMTH3.
 
+- a graphical function per array element (Stella; pysd would silently drop it): a lookup
+  ``"var.element"`` per element, applied to the element's input.
+
 Stella modules are flattened first (:mod:`.xmile_modules`). What cannot be run is an error naming
-the line: a variable without an equation (an unfinished model), a graphical function per array
-element (not supported yet).
+the line: a variable without an equation (an unfinished model).
 """
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -61,7 +64,7 @@ def _normalise_variables(path: Path, variables) -> None:
     nodes = [n for n in variables if _local(n) in _VARIABLES + ("gf",)]
     spaced = _spaced_names(n.get("name", "") for n in nodes)
     for n in nodes:
-        _refuse_element_tables(path, n)
+        _element_tables(path, n, variables)
         for holder in [n] + [c for c in n if _local(c) == "element"]:
             for child in holder:
                 tag = _local(child)
@@ -82,14 +85,42 @@ def _normalise_variables(path: Path, variables) -> None:
                                  f"the <{_local(n)}> has no equation (<eqn>); the model is unfinished")
 
 
-def _refuse_element_tables(path: Path, node) -> None:
-    """pysd reads a <gf> only at the variable's level and would silently ignore one per element."""
-    for e in (c for c in node if _local(c) == "element"):
+def _element_tables(path: Path, node, variables) -> None:
+    """A graphical function per array element (Stella): pysd reads a <gf> only at the variable's
+    level and would silently drop these. Each becomes a lookup ``"var.element"`` beside the
+    variable, and the element's equation (its own, or the variable's shared one) is applied to
+    it."""
+    elements = [c for c in node if _local(c) == "element"]
+    if not any(_local(c) == "gf" for e in elements for c in e):
+        return
+    shared = next((c for c in node if _local(c) == "eqn"), None)
+    name = _clean_name(node.get("name", ""))
+    for e in elements:
         gf = next((c for c in e if _local(c) == "gf"), None)
-        if gf is not None:
-            raise UnsupportedFeatureError(
-                f"{path}: line {gf.sourceline}, variable {node.get('name', '')!r}: not supported: a "
-                f"graphical function per array element (element {e.get('subscript', '')!r})")
+        if gf is None:
+            continue
+        eqn = next((c for c in e if _local(c) == "eqn"), None)
+        source = eqn if eqn is not None else shared
+        if source is None or not (source.text or "").strip():
+            raise ModelLoadError(f"{path}: line {gf.sourceline}, variable {name!r}: the graphical "
+                                 f"function of element {e.get('subscript', '')!r} has no input (<eqn>)")
+        table = f"{name}.{e.get('subscript', '')}"
+        if '"' in table:
+            raise UnsupportedFeatureError(f"{path}: line {gf.sourceline}, variable {name!r}: not "
+                                          "supported: a graphical function per element of this name")
+        e.remove(gf)
+        gf.set("name", table)
+        variables.append(gf)
+        if eqn is None:
+            eqn = copy.deepcopy(shared)
+            e.insert(0, eqn)
+        eqn.text = f'"{table}"({source.text.strip()})'
+    if shared is not None:
+        node.remove(shared)
+
+
+def _clean_name(name: str) -> str:
+    return name.replace("\\n", " ").replace("\n", " ")
 
 
 def _has_equation(node) -> bool:
