@@ -49,8 +49,9 @@ class Element:
 
 @dataclass(frozen=True)
 class Macro:
-    """A :MACRO: definition: its parameters and its equations (the one named like the macro is
-    what a call returns)."""
+    """A :MACRO: section of pysd's model. Vensim macros are expanded into ordinary equations by the
+    parsing layer (:mod:`simulator.parsing.macros`) before pysd parses, so none reaches here from
+    a file; the type stays for the IR's interface."""
 
     name: str
     key: str

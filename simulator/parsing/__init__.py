@@ -1,11 +1,11 @@
 """The only way a model file reaches pysd: checked, bounded, and never executed.
 
-``translate(path)`` reads the file once, checks it (:mod:`.vensim_text`, :mod:`.vensim_checks`,
+``translate(path)`` reads the file once, rewrites what published files contain and pysd does not
+read (:mod:`.normalise`, :mod:`.macros`, :mod:`.xmile_normalise`; see docs/model-files.md), checks it (:mod:`.vensim_text`, :mod:`.vensim_checks`,
 :mod:`.xmile_scan`, bounds in :mod:`.limits`), then runs pysd's translator with ``eval`` bound to
 a strict literal parser (:mod:`.literals`, :mod:`.guard`). ``check_translation`` adds the load-time
 validation (:mod:`.validate`). ``pysd_read_vensim``/``pysd_read_xmile`` give pysd's executable
-model for reference runs (:mod:`.pysd_models`). Later work on real models (macros, inline
-comments) extends this package, one module per concern.
+model for reference runs (:mod:`.pysd_models`).
 """
 from .guard import INSTALLED_PYSD_VERSION, PYSD_VERSION, check_pysd_version, pysd_eval_bindings
 from .literals import LiteralError, parse_literal

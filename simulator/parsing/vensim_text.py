@@ -63,7 +63,8 @@ class Entry:
 class CleanMap:
     """Positions in the cleaned text back to file lines."""
 
-    def __init__(self, raw: str):
+    def __init__(self, raw: str, origin: list[int] | None = None):
+        self.origin = origin  # file line of each line of ``raw`` when it was rewritten (macros)
         self.clean_starts = array("q")
         self.raw_starts = array("q")
         self.breaks = array("q", (m.start() for m in _LINE_BREAK.finditer(raw)))
@@ -93,7 +94,10 @@ class CleanMap:
         return self.raw_starts[k] + (clean_pos - self.clean_starts[k])
 
     def line_of_raw(self, raw_pos: int) -> int:
-        return bisect_right(self.breaks, raw_pos - 1) + 1
+        line = bisect_right(self.breaks, raw_pos - 1) + 1
+        if self.origin is not None:
+            return self.origin[min(line, len(self.origin)) - 1]
+        return line
 
     def line(self, clean_pos: int) -> int:
         return self.line_of_raw(self.raw_pos(clean_pos))
@@ -104,7 +108,7 @@ class VensimIndex:
     """Every equation block of a Vensim file, with lines and left-hand names."""
 
     path: Path
-    raw: str                 # the decoded file, newlines normalised, as pysd reads it
+    raw: str                 # what pysd parses: the decoded file, normalised, macros expanded
     text: str                # the cleaned equations part, as pysd parses it
     map: CleanMap
     entries: list[Entry]
@@ -146,16 +150,22 @@ def read_bytes(path: Path) -> bytes:
 
 
 def index_vensim(path: Path, data: bytes) -> VensimIndex:
+    from .macros import expand_macros  # macros reads blocks with this module's classify
+    from .normalise import normalise_vensim
+
     """Split a Vensim file into blocks; reject control characters and malformed blocks."""
     raw, encoding = decode(path, data)
-    equations = raw.split(SKETCH_MARKER, 1)[0]
+    equations, marker, sketch = raw.partition(SKETCH_MARKER)
     bad = _CONTROL.search(equations)
     if bad:
         line = equations.count("\n", 0, bad.start()) + 1
         raise ModelLoadError(
             f"{path}: line {line}: control character U+{ord(bad.group()):04X} in the equations; "
             "model text must be printable")
-    cmap = CleanMap(equations)
+    expansion = expand_macros(path, normalise_vensim(path, equations))
+    equations = expansion.text
+    raw = equations + marker + sketch
+    cmap = CleanMap(equations, expansion.origin)
     text = cmap.text
     pos = 0
     enc = re.match(r"\{[^}]*\}", text)

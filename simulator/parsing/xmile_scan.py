@@ -18,6 +18,7 @@ from ..names import normalize
 from .bounds import expression_problem, mask_quotes
 from .limits import MAX_LOOKUP_POINTS, MAX_NAME_CHARS, MAX_RANGE_ELEMENTS, MAX_VARIABLE_CELLS
 from .vensim_text import show
+from .xmile_normalise import escape_ampersands, normalise_xmile
 
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -71,7 +72,7 @@ def index_xmile(path: Path, data: bytes) -> tuple[XmileIndex, int, object]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              huge_tree=False, recover=True, encoding="utf-8")
     try:
-        root = etree.fromstring(data, parser=parser)
+        root = etree.fromstring(escape_ampersands(data), parser=parser)
     except etree.XMLSyntaxError as exc:
         root, first = None, exc
     else:
@@ -81,6 +82,7 @@ def index_xmile(path: Path, data: bytes) -> tuple[XmileIndex, int, object]:
         line = getattr(first, "line", None) or getattr(first, "lineno", None) or 0
         message = getattr(first, "message", None) or str(first or "no root element")
         raise ModelLoadError(f"{path}: line {line}: not well-formed XML: {message.strip()[:200]}")
+    normalise_xmile(path, root)
     index = XmileIndex(path=path, entries=[], ranges={})
     sizes = _dimensions(index, root)
     deepest = 0
