@@ -44,6 +44,9 @@ LOOKUP_CALLS = {"lookup_extrapolate": "extrapolate", "lookup_forward": "forward"
 LOOKUP_TYPES = {"interpolate": "interpolate", "extrapolate": "extrapolate", "hold_backward": "backward",
                 "look_forward": "forward"}
 TIME_FUNCS = {"step": (2,), "ramp": (2, 3), "pulse": (2,), "pulse_train": (4,)}
+# arguments: the bounds, the distribution's own, then the seed (RANDOM 0 1 takes none)
+RANDOM_ARITY = {"random_0_1": (0,), "random_uniform": (3,), "random_normal": (5,), "random_exponential": (5,),
+                "random_triangular": (6,)}
 ARITH = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
 COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 3}
@@ -182,7 +185,7 @@ class ExprLowerer:
             return self.vector_select(args, ctx)
         if fname in ("vector_sort_order", "vector_rank", "vector_reorder"):
             return self.vector(fname, args, ctx)
-        if fname in ("random_uniform", "random_normal"):
+        if fname in RANDOM_ARITY:
             return self.random(node, fname, args, ctx)
         if fname == "pi" and not args:
             return Num(math.pi)
@@ -303,12 +306,22 @@ class ExprLowerer:
         return Num(float(len(self.m.space.ranges[normalize(ref.reference)])))
 
     def random(self, node, fname, args, ctx: Ctx) -> Expr:
-        want = (3,) if fname == "random_uniform" else (5,)
-        self.arity(fname, args, want, ctx)
-        noise = Noise(site=self.m.noise_site(node, "uniform" if fname == "random_uniform" else "normal", ctx))
+        """A RANDOM function: one standard draw per TIME STEP, cell and member, transformed.
+
+        The seed argument (last) is not used: every call site draws from its own stream, derived
+        from the run's seed, the site number and the member index (runtime.make_noise).
+        """
+        self.arity(fname, args, RANDOM_ARITY[fname], ctx)
+        noise = Noise(site=self.m.noise_site(node, "normal" if fname == "random_normal" else "uniform", ctx))
         a = [self.expr(x, ctx) for x in args]
+        if fname == "random_0_1":
+            return noise
         if fname == "random_uniform":
             return vensim.random_uniform(a[0], a[1], noise)
+        if fname == "random_exponential":
+            return vensim.random_exponential(a[0], a[1], a[2], a[3], noise)
+        if fname == "random_triangular":
+            return vensim.random_triangular(a[0], a[1], a[2], a[3], a[4], noise)
         return vensim.random_normal(a[0], a[1], a[2], a[3], noise)
 
     def _AllocateByPriorityStructure(self, node, ctx):
