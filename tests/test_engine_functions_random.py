@@ -81,3 +81,12 @@ def test_random_family_seeded_and_ensemble_equals_members(load_mdl):
 def test_random_function_left_out_names_itself(load_mdl):
     with pytest.raises(simulator.UnsupportedFeatureError, match=r"model.mdl: line 2, variable 'x' calls function RANDOM POISSON, which is not supported"):
         load_mdl(eq("x", "RANDOM POISSON(0, 10, 2, 0, 1, 0)"))
+
+
+def test_numba_request_falls_back_to_numpy_and_says_why(load_mdl):
+    pytest.importorskip("numba")
+    m = load_mdl(eq("x", "RANDOM EXPONENTIAL(0, 10, 0, 1, 0)") + eq("s", "INTEG(x, 0)"), final_time=5)
+    got = m.run(method="euler", seed=1, options=simulator.RunOptions(backend="numba"))
+    assert got.metadata["backend"].startswith("numpy (fused backend: unsupported function RANDOM")
+    ref = m.run(method="euler", seed=1, options=simulator.RunOptions(backend="numpy"))
+    np.testing.assert_array_equal(got["s"], ref["s"])
