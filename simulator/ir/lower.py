@@ -66,6 +66,7 @@ class ExprLowerer:
 
     def __init__(self, model):
         self.m = model
+        self._pipelines: dict = {}  # id(call node) -> (node, its DELAY FIXED structure)
 
     def expr(self, node, ctx: Ctx) -> Expr:
         if isinstance(node, NUMBER_TYPES):
@@ -184,6 +185,8 @@ class ExprLowerer:
             return self.elmcount(args, ctx)
         if fname == "vector_select":
             return self.vector_select(args, ctx)
+        if fname in ("delay_material", "delay_information"):
+            return self.delay_pipeline(node, fname, args, ctx)
         if fname == "vector_lookup":
             return self.vector_lookup(args, ctx)
         if fname in ("vector_sort_order", "vector_rank", "vector_reorder"):
@@ -282,6 +285,21 @@ class ExprLowerer:
         for action in reversed(actions[:-1]):
             out = If(Binary("==", code, Num(float(action))), combined(action), out)
         return If(Binary("==", count, Num(0.0)), self.expr(args[2], ctx), out)
+
+    def delay_pipeline(self, node, fname: str, args, ctx: Ctx) -> Expr:
+        """DELAY MATERIAL(input, delay time, initial, missing) and DELAY INFORMATION(input, delay
+        time, initial): Vensim defines both as DELAY FIXED while the delay time stays constant;
+        they differ only in how they treat a changing one, which is not supported."""
+        from pysd.translators.structures.abstract_expressions import DelayFixedStructure
+
+        self.arity(fname, args, (4,) if fname == "delay_material" else (3,), ctx)
+        if self.m.varies(args[1]):
+            raise self.unsupported(f"{fname.replace('_', ' ').upper()} with a delay time that changes during "
+                                   "the run", ctx)
+        fixed = self._pipelines.get(id(node))
+        if fixed is None:  # one structure per call site: its state is keyed by the node
+            fixed = self._pipelines[id(node)] = (node, DelayFixedStructure(args[0], args[1], args[2]))
+        return self._DelayFixedStructure(fixed[1], ctx)
 
     def vector_lookup(self, args, ctx: Ctx) -> Expr:
         """VECTOR LOOKUP(vector[start], x, xmin, xmax, mode): the elements from ``start`` to the end
