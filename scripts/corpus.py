@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
 REFERENCES = CORPUS / "references"
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, os.environ.get("INNOSIM_CORPUS_ENGINE", str(ROOT)))
 
 
 def read_manifest(corpus: Path = CORPUS) -> list[dict]:
@@ -100,15 +101,19 @@ def _line(exc: BaseException) -> str:
     return lines[0][:300] if lines else type(exc).__name__
 
 
-def run_tool(tool: str, model: Path, timeout: float):
-    """(frame or None, status dict) of one tool on one model, in a child process."""
+def run_tool(tool: str, model: Path, timeout: float, engine_root: Path = ROOT):
+    """(frame or None, status dict) of one tool on one model, in a child process whose
+    ``simulator`` package is the one in ``engine_root``."""
+    import os
+
     import pandas as pd
 
     with tempfile.TemporaryDirectory(prefix="innosim-corpus-") as tmp:
         out = Path(tmp) / "frame.pkl"
         cmd = [sys.executable, __file__, "--worker", tool, str(model), str(out)]
+        env = dict(os.environ, INNOSIM_CORPUS_ENGINE=str(engine_root))
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=engine_root, env=env)
         except subprocess.TimeoutExpired:
             return None, {"ok": False, "kind": "timeout", "message": f"no answer within {timeout:g} s"}
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -161,11 +166,11 @@ def _defined_columns(vref, out, pysd_out):
     return vref[keep]
 
 
-def judge_model(m: dict, *, pysd_mode: str, timeout: float, store: bool) -> Row:
+def judge_model(m: dict, *, pysd_mode: str, timeout: float, store: bool, engine_root: Path = ROOT) -> Row:
     from simulator.conformance import read_reference
 
     t0 = time.perf_counter()
-    out, est = run_tool("engine", m["path"], timeout)
+    out, est = run_tool("engine", m["path"], timeout, engine_root)
     ref, pst = None, {"ok": False, "kind": "-", "message": ""}
     if pysd_mode == "missing" and read_stored(m["path"]) is not None:
         pysd_mode = "stored"
@@ -178,16 +183,22 @@ def judge_model(m: dict, *, pysd_mode: str, timeout: float, store: bool) -> Row:
         ref = read_stored(m["path"])
         pst = {"ok": ref is not None, "kind": "stored" if ref is not None else "-", "message": ""}
     verdicts, agree = [], out is not None
-    if out is not None:
+    if out is not None and m.get("random"):
+        verdicts.append(f"not comparable: {m['random'].split(':')[0]}")
+    elif out is not None:
         if ref is not None:
             text, ok = _verdict(out, ref, "pysd")
             verdicts.append(text)
             agree &= ok
         vref = m.get("vensim_reference")
-        if vref:
-            text, ok = _verdict(out, _defined_columns(read_reference(CORPUS / vref), out, ref), "vensim")
+        published = _defined_columns(read_reference(CORPUS / vref), out, ref) if vref else None
+        if published is not None and len(published.columns):  # else the output is not this file's
+            text, ok = _verdict(out, published, "vensim")
             verdicts.append(text)
             agree &= ok
+    if out is not None and not verdicts:
+        verdicts.append("unchecked: no reference (pysd fails, no published output)")
+        agree = False
     failure = "; ".join(f"{who}: {st['message']}" for who, st in (("engine", est), ("pysd", pst))
                         if not st["ok"] and st.get("message"))
     engine_state = "runs" if est["ok"] else est["kind"]
@@ -210,8 +221,11 @@ def summary(rows: list[Row]) -> str:
     runs = sum(r.engine == "runs" or r.engine.startswith("runs ") for r in rows)
     pysd = sum(r.pysd in ("runs", "stored") for r in rows)
     agree = sum(r.agrees for r in rows)
+    random = sum(r.agrees and r.agreement.startswith("not comparable") for r in rows)
+    unchecked = sum(r.agreement.startswith("unchecked") for r in rows)
     return (f"corpus: {n} models; engine runs {runs}, pysd runs {pysd}; engine runs and agrees with "
-            f"pysd/Vensim wherever either answers: {agree}/{n} ({100 * agree / max(n, 1):.0f} %)")
+            f"pysd/Vensim: {agree}/{n} ({100 * agree / max(n, 1):.0f} %; {random} of them random, with "
+            f"nothing to compare); {unchecked} run with no reference to check them")
 
 
 def main(argv=None) -> int:
@@ -222,6 +236,8 @@ def main(argv=None) -> int:
     ap.add_argument("--store", action="store_true", help="store pysd's output as the reference of each model")
     ap.add_argument("--missing", action="store_true", help="run pysd only where no reference is stored")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per model and tool (default 300)")
+    ap.add_argument("--engine", type=Path, default=ROOT,
+                    help="the repository whose engine runs (default: this one; another checkout gives a 'before')")
     ap.add_argument("--json", type=Path, help="write the rows as JSON")
     ap.add_argument("--markdown", type=Path, help="write the table as Markdown")
     args = ap.parse_args(argv)
@@ -231,7 +247,7 @@ def main(argv=None) -> int:
     rows = []
     for m in models:
         row = judge_model(m, pysd_mode="stored" if args.stored else "missing" if args.missing else "run", timeout=args.timeout,
-                          store=args.store)
+                          store=args.store, engine_root=args.engine.resolve())
         rows.append(row)
         print(f"{row.id:62s} engine {row.engine:12s} pysd {row.pysd:8s} {row.agreement}"
               + (f"  [{row.failure}]" if row.failure else ""), flush=True)
