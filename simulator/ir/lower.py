@@ -185,6 +185,8 @@ class ExprLowerer:
             return self.elmcount(args, ctx)
         if fname == "vector_select":
             return self.vector_select(args, ctx)
+        if fname == "sinteg":
+            return self.sinteg(node, args, ctx)
         if fname in ("delay_material", "delay_information"):
             return self.delay_pipeline(node, fname, args, ctx)
         if fname == "vector_lookup":
@@ -285,6 +287,28 @@ class ExprLowerer:
         for action in reversed(actions[:-1]):
             out = If(Binary("==", code, Num(float(action))), combined(action), out)
         return If(Binary("==", count, Num(0.0)), self.expr(args[2], ctx), out)
+
+    def sinteg(self, node, args, ctx: Ctx) -> Expr:
+        """SINTEG(rate, initial, min, max, quant, spec, thresh): INTEG whose value is kept within
+        [min, max], a multiple of quant, and spec when within thresh of it; the last five are
+        numbers or :NA: (Vensim's definition)."""
+        from pysd.translators.structures.abstract_expressions import IntegStructure
+
+        self.arity("sinteg", args, (7,), ctx)
+        special = []
+        for a in args[2:]:
+            try:
+                special.append(float(self.m.static_value(a, ctx)) if not self.m.varies(a) else None)
+            except Exception:  # noqa: BLE001 - anything but a number fixed at load
+                special.append(None)
+        if None in special:
+            raise self.unsupported("SINTEG with a restriction that is not a number or :NA:", ctx)
+        integ = self._pipelines.get(id(node))
+        if integ is None:  # one structure per call site: its state is keyed by the node
+            integ = self._pipelines[id(node)] = (node, IntegStructure(args[0], args[1]))
+        out = self.m.stateful(integ[1], ctx, "integ", 1)
+        self.m.statefuls[id(integ[1])].special = tuple(special)
+        return out
 
     def delay_pipeline(self, node, fname: str, args, ctx: Ctx) -> Expr:
         """DELAY MATERIAL(input, delay time, initial, missing) and DELAY INFORMATION(input, delay

@@ -1,0 +1,100 @@
+"""The corpus of published models (tests/corpus, docs/corpus.md) through the engine.
+
+Every model either runs and agrees, by the one conformance metric (simulator.conformance), with
+pysd's stored output (tests/corpus/references/<hash>.csv.gz, written by
+``python scripts/corpus.py --store``) and with Vensim's published output where the source has one,
+or is refused at load with an error that names the line (and the variable or feature). The
+models the engine does not run or match yet are listed in ENGINE_FAILURES with what stops them,
+as strict xfails: when one starts to pass, its entry must go.
+"""
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import simulator
+from simulator.conformance import compare_frames, norm_column, read_reference
+
+CORPUS = Path(__file__).parent / "corpus"
+sys.path.insert(0, str(CORPUS.parent.parent / "scripts"))
+from corpus import read_stored  # noqa: E402 - the script beside the tests holds the reference layout
+
+with open(CORPUS / "manifest.toml", "rb") as _fh:
+    MODELS = tomllib.load(_fh)["model"]
+LICENCES = ("MIT", "CC-BY-3.0")
+
+# what stops each model (the engine's own error, or the column it disagrees on); see docs/corpus.md
+ENGINE_FAILURES = {
+}
+# models whose load and run take more than a few seconds on the 2-core machine
+SLOW = {m["id"] for m in MODELS if (CORPUS / m["file"]).stat().st_size > 60_000}
+
+
+def _param(m):
+    marks = [pytest.mark.slow] if m["id"] in SLOW else []
+    if m["id"] in ENGINE_FAILURES:
+        marks.append(pytest.mark.xfail(strict=True, reason=ENGINE_FAILURES[m["id"]]))
+    return pytest.param(m, id=m["id"], marks=marks)
+
+
+def test_manifest_names_source_licence_and_authors():
+    ids = [m["id"] for m in MODELS]
+    assert len(ids) == len(set(ids)) and len(ids) >= 40
+    for m in MODELS:
+        assert (CORPUS / m["file"]).is_file(), m["id"]
+        assert re.fullmatch(r"[0-9a-f]{40}", m["commit"]), m["id"]
+        assert m["source"].count("/") == 1 and m["upstream"] and m["authors"], m["id"]
+        assert m["licence"].startswith(LICENCES), f"{m['id']}: licence {m['licence']!r}"
+        if "vensim_reference" in m:
+            assert (CORPUS / m["vensim_reference"]).is_file(), m["id"]
+    for folder in ("sdxorg", "mtk"):
+        assert (CORPUS / folder / "LICENSE").is_file()
+
+
+def test_every_stored_reference_belongs_to_a_model():
+    from corpus import model_hash
+
+    hashes = {model_hash(CORPUS / m["file"]) for m in MODELS}
+    stored = {p.name.split(".")[0] for p in (CORPUS / "references").iterdir()}
+    assert stored and stored <= hashes, f"stale references: {sorted(stored - hashes)}"
+
+
+def _run(path: Path):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        model = simulator.load(path)
+        return model.run(method="euler", options=simulator.RunOptions(backend="numpy")).to_frame()
+
+
+@pytest.mark.parametrize("m", [_param(m) for m in MODELS])
+def test_model_runs_and_agrees_or_is_refused_with_its_line(m):
+    path = CORPUS / m["file"]
+    try:
+        out = _run(path)
+    except simulator.SimulatorError as exc:
+        text = str(exc).splitlines()[0]
+        assert re.search(r"line \d+", text), f"a refusal without its line: {text}"
+        pytest.fail(f"refused: {text}")
+    ref = read_stored(path)
+    vensim = read_reference(CORPUS / m["vensim_reference"]) if "vensim_reference" in m else None
+    if m.get("random"):
+        pytest.skip(f"runs; not comparable: {m['random']}")
+    assert ref is not None or vensim is not None, "no stored reference: run scripts/corpus.py --store"
+    if ref is not None and m.get("pysd_fault"):
+        ref, out = ref.iloc[:1], out.iloc[:1]  # pysd is wrong after the initial time: test_corpus_pysd_faults.py
+    if ref is not None:
+        cmp = compare_frames(out, ref)
+        assert cmp.matches, f"pysd: {cmp.worst_column} off {cmp.worst_error:.3g}x; missing {cmp.missing[:3]}"
+    if vensim is not None:
+        known = {norm_column(c) for c in out.columns} | ({norm_column(c) for c in ref.columns} if ref is not None else set())
+        vensim = vensim[[c for c in vensim.columns if norm_column(c) in known]]
+        if not len(vensim.columns):
+            return  # the folder's published output names none of this file's variables
+        cmp = compare_frames(out, vensim)
+        assert cmp.matches, f"Vensim: {cmp.worst_column} off {cmp.worst_error:.3g}x; missing {cmp.missing[:3]}"
