@@ -233,9 +233,14 @@ def judge_model(m: dict, *, pysd_mode: str, timeout: float, store: bool, engine_
                agree, round(time.perf_counter() - t0, 1))
 
 
+def _short(text: str) -> str:
+    """A message without this machine's folders: the corpus file's own name and line stay."""
+    return text.replace(str(CORPUS) + "/", "").replace("|", "/")
+
+
 def markdown(rows: list[Row]) -> str:
     head = "| model | source | engine runs? | pysd runs? | agreement | failure (feature, line) |\n|---|---|---|---|---|---|\n"
-    body = "".join(f"| {r.id} | {r.source} | {r.engine} | {r.pysd} | {r.agreement} | {r.failure.replace('|', '/')} |\n"
+    body = "".join(f"| {r.id} | {r.source} | {r.engine} | {r.pysd} | {r.agreement} | {_short(r.failure)} |\n"
                    for r in rows)
     return head + body
 
