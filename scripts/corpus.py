@@ -11,7 +11,9 @@ model that hangs or crashes a tool is one failed row, not a failed batch. Every 
 compared with the one conformance metric (simulator.conformance: max|x - ref| <= 1e-3 max|ref|
 + 1e-6), the engine against pysd's output and, where the source publishes it, Vensim's.
 
-pysd's output is stored in tests/corpus/references/<hash>.csv.gz, keyed by the first 16 hex
+The model files are read from ../shared/corpus (the folder beside the project, or $INNOSIM_CORPUS),
+laid out as tests/corpus/manifest.toml says. pysd's output is stored in
+tests/corpus/references/<hash>.csv.gz, keyed by the first 16 hex
 digits of the model file's SHA-256, so that the tests compare the engine with it without
 running pysd (and a changed model file never meets a stale reference).
 """
@@ -31,14 +33,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "tests" / "corpus"
-REFERENCES = CORPUS / "references"
+MANIFEST = ROOT / "tests" / "corpus" / "manifest.toml"
+REFERENCES = ROOT / "tests" / "corpus" / "references"
+# the published files themselves live beside the project, like the conformance cases
+CORPUS = Path(os.environ.get("INNOSIM_CORPUS", ROOT.parent / "shared" / "corpus"))
 sys.path.insert(0, os.environ.get("INNOSIM_CORPUS_ENGINE", str(ROOT)))
 
 
 def read_manifest(corpus: Path = CORPUS) -> list[dict]:
-    """The [[model]] entries of the manifest, each with its absolute ``path``."""
-    with open(corpus / "manifest.toml", "rb") as fh:
+    """The [[model]] entries of the manifest, each with its absolute ``path`` under ``corpus``."""
+    with open(MANIFEST, "rb") as fh:
         models = tomllib.load(fh)["model"]
     for m in models:
         m["path"] = corpus / m["file"]
@@ -272,6 +276,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.worker:
         return _worker(*args.worker)
+    if not CORPUS.is_dir():
+        ap.error(f"{CORPUS}: no corpus folder (set INNOSIM_CORPUS to the folder of the published models)")
     models = [m for m in read_manifest() if args.only in m["id"]]
     rows = []
     for m in models:
