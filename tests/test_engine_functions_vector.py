@@ -41,3 +41,16 @@ def test_vector_lookup_from_a_later_element_and_other_bounds(frame):
 def test_vector_lookup_modes_left_out_name_themselves(load_mdl, mode, what):
     with pytest.raises(simulator.UnsupportedFeatureError, match=f"line \\d+, variable 'v'.*VECTOR LOOKUP.*{what}"):
         load_mdl(SUBS + eq("y[i]", "2,1,3,5,4") + eq("v", f"VECTOR LOOKUP(y[i1], 0.5, 0, 1, {mode})"))
+
+
+def test_vector_elm_map(load_mdl):
+    eqs = (SUBS + eq("y[i]", "10, 20, 30, 40, 50") + eq("a", "VECTOR ELM MAP(y[i2], 2)")
+           + eq("b[i]", "VECTOR ELM MAP(y[i1], i - 1)") + eq("c[i]", "VECTOR ELM MAP(y[i], 1)")
+           + eq("d", "VECTOR ELM MAP(y[i4], -3.5)") + eq("k", "1 + STEP(1, 2)") + eq("e", "VECTOR ELM MAP(y[i1], k)"))
+    r = load_mdl(eqs, final_time=3, time_step=1, saveper=1).run(method="euler", options=simulator.RunOptions(backend="numpy"))
+    assert (r["a"][:, 0] == 40).all()
+    np.testing.assert_array_equal(r["b"][0, :, 0], [10, 20, 30, 40, 50])
+    np.testing.assert_array_equal(r["c"][0, :4, 0], [20, 30, 40, 50])
+    assert np.isnan(r["c"][0, 4, 0])  # past the end: :NA:
+    assert (r["d"][:, 0] == 10).all()  # INTEGER(-3.5) = -3
+    np.testing.assert_array_equal(r["e"][:, 0], [20, 20, 30, 30])  # the offset may change in the run

@@ -191,6 +191,8 @@ class ExprLowerer:
             return self.delay_pipeline(node, fname, args, ctx)
         if fname == "vector_lookup":
             return self.vector_lookup(args, ctx)
+        if fname == "vector_elm_map":
+            return self.vector_elm_map(args, ctx)
         if fname in ("vector_sort_order", "vector_rank", "vector_reorder"):
             return self.vector(fname, args, ctx)
         if fname in RANDOM_ARITY:
@@ -324,6 +326,26 @@ class ExprLowerer:
         if fixed is None:  # one structure per call site: its state is keyed by the node
             fixed = self._pipelines[id(node)] = (node, DelayFixedStructure(args[0], args[1], args[2]))
         return self._DelayFixedStructure(fixed[1], ctx)
+
+    def vector_elm_map(self, args, ctx: Ctx) -> Expr:
+        """VECTOR ELM MAP(vector[e], offset): the element INTEGER(offset) places after e along the
+        last dimension (e itself at offset 0); :NA: past either end. ``e`` may be a range, read
+        cell by cell."""
+        self.arity("vector_elm_map", args, (2,), ctx)
+        vec = self.expr(args[0], ctx)
+        if not (isinstance(vec, Ref) and vec.index and isinstance(vec.index[-1], (FixedIndex, AxisIndex))):
+            raise self.unsupported("VECTOR ELM MAP of something other than a subscripted variable", ctx)
+        var = self.m.by_idx[vec.var]
+        total, axis, last = len(self.m.space.ranges[var.dims[-1]]), len(ctx.shape), vec.index[-1]
+        base: Expr = (Num(float(last.element)) if isinstance(last, FixedIndex)
+                      else AxisValue(axis=last.axis, values=tuple(float(e) for e in last.elements)))
+        inner = ctx.extended([(None, tuple(str(k) for k in range(total)))])
+        ys = Ref(var=vec.var, index=vec.index[:-1] + (AxisIndex(axis=axis, elements=tuple(range(total))),))
+        k = AxisValue(axis=axis, values=tuple(float(i) for i in range(total)))
+        hit = Binary("==", k, Binary("+", base, Unary("trunc", self.expr(args[1], inner))))
+        found = Reduce(op="sum", arg=If(hit, Num(1.0), Num(0.0)), sizes=(total,))
+        value = Reduce(op="sum", arg=If(hit, ys, Num(0.0)), sizes=(total,))
+        return If(Binary("==", found, Num(0.0)), Num(math.nan), value)
 
     def vector_lookup(self, args, ctx: Ctx) -> Expr:
         """VECTOR LOOKUP(vector[start], x, xmin, xmax, mode): the elements from ``start`` to the end
