@@ -39,7 +39,8 @@ from .nodes import (
 
 MAX_ORDER = 1000  # DELAY N / SMOOTH N: one state per stage and cell; beyond this a typo, not a model
 MAX_PIPELINE = 100_000  # DELAY FIXED: slots per cell (delay time / TIME STEP)
-TIME_CALLS = {"step", "ramp", "pulse", "pulse_train", "random_uniform", "random_normal"}
+TIME_CALLS = {"step", "ramp", "pulse", "pulse_train", "random_0_1", "random_uniform", "random_normal",
+              "random_exponential", "random_triangular"}
 NOISE_SITE_BASE = 1_000_000  # noise streams are seeded by (seed, site, member)
 
 

@@ -32,6 +32,7 @@ from .nodes import (
     Unary,
     Vector,
 )
+from .vectors import lower_vector_elm_map, lower_vector_lookup
 
 UNARY_FUNCS = {"abs": "abs", "exp": "exp", "sqrt": "sqrt", "ln": "ln", "sin": "sin", "cos": "cos",
                "tan": "tan", "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan", "sinh": "sinh",
@@ -44,6 +45,9 @@ LOOKUP_CALLS = {"lookup_extrapolate": "extrapolate", "lookup_forward": "forward"
 LOOKUP_TYPES = {"interpolate": "interpolate", "extrapolate": "extrapolate", "hold_backward": "backward",
                 "look_forward": "forward"}
 TIME_FUNCS = {"step": (2,), "ramp": (2, 3), "pulse": (2,), "pulse_train": (4,)}
+# arguments: the bounds, the distribution's own, then the seed (RANDOM 0 1 takes none)
+RANDOM_ARITY = {"random_0_1": (0,), "random_uniform": (3,), "random_normal": (5,), "random_exponential": (5,),
+                "random_triangular": (6,)}
 ARITH = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
 COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 3}
@@ -62,6 +66,7 @@ class ExprLowerer:
 
     def __init__(self, model):
         self.m = model
+        self._pipelines: dict = {}  # id(call node) -> (node, its DELAY FIXED structure)
 
     def expr(self, node, ctx: Ctx) -> Expr:
         if isinstance(node, NUMBER_TYPES):
@@ -180,9 +185,17 @@ class ExprLowerer:
             return self.elmcount(args, ctx)
         if fname == "vector_select":
             return self.vector_select(args, ctx)
+        if fname == "sinteg":
+            return self.sinteg(node, args, ctx)
+        if fname in ("delay_material", "delay_information"):
+            return self.delay_pipeline(node, fname, args, ctx)
+        if fname == "vector_lookup":
+            return lower_vector_lookup(self, args, ctx)
+        if fname == "vector_elm_map":
+            return lower_vector_elm_map(self, args, ctx)
         if fname in ("vector_sort_order", "vector_rank", "vector_reorder"):
             return self.vector(fname, args, ctx)
-        if fname in ("random_uniform", "random_normal"):
+        if fname in RANDOM_ARITY:
             return self.random(node, fname, args, ctx)
         if fname == "pi" and not args:
             return Num(math.pi)
@@ -277,6 +290,43 @@ class ExprLowerer:
             out = If(Binary("==", code, Num(float(action))), combined(action), out)
         return If(Binary("==", count, Num(0.0)), self.expr(args[2], ctx), out)
 
+    def sinteg(self, node, args, ctx: Ctx) -> Expr:
+        """SINTEG(rate, initial, min, max, quant, spec, thresh): INTEG whose value is kept within
+        [min, max], a multiple of quant, and spec when within thresh of it; the last five are
+        numbers or :NA: (Vensim's definition)."""
+        from pysd.translators.structures.abstract_expressions import IntegStructure
+
+        self.arity("sinteg", args, (7,), ctx)
+        special = []
+        for a in args[2:]:
+            try:
+                special.append(float(self.m.static_value(a, ctx)) if not self.m.varies(a) else None)
+            except Exception:  # noqa: BLE001 - anything but a number fixed at load
+                special.append(None)
+        if None in special:
+            raise self.unsupported("SINTEG with a restriction that is not a number or :NA:", ctx)
+        integ = self._pipelines.get(id(node))
+        if integ is None:  # one structure per call site: its state is keyed by the node
+            integ = self._pipelines[id(node)] = (node, IntegStructure(args[0], args[1]))
+        out = self.m.stateful(integ[1], ctx, "integ", 1)
+        self.m.statefuls[id(integ[1])].special = tuple(special)
+        return out
+
+    def delay_pipeline(self, node, fname: str, args, ctx: Ctx) -> Expr:
+        """DELAY MATERIAL(input, delay time, initial, missing) and DELAY INFORMATION(input, delay
+        time, initial): Vensim defines both as DELAY FIXED while the delay time stays constant;
+        they differ only in how they treat a changing one, which is not supported."""
+        from pysd.translators.structures.abstract_expressions import DelayFixedStructure
+
+        self.arity(fname, args, (4,) if fname == "delay_material" else (3,), ctx)
+        if self.m.varies(args[1]):
+            raise self.unsupported(f"{fname.replace('_', ' ').upper()} with a delay time that changes during "
+                                   "the run", ctx)
+        fixed = self._pipelines.get(id(node))
+        if fixed is None:  # one structure per call site: its state is keyed by the node
+            fixed = self._pipelines[id(node)] = (node, DelayFixedStructure(args[0], args[1], args[2]))
+        return self._DelayFixedStructure(fixed[1], ctx)
+
     def vector(self, fname: str, args, ctx: Ctx) -> Expr:
         """VECTOR SORT ORDER / RANK / REORDER along the last subscript of the first argument."""
         self.arity(fname, args, (2,), ctx)
@@ -303,12 +353,22 @@ class ExprLowerer:
         return Num(float(len(self.m.space.ranges[normalize(ref.reference)])))
 
     def random(self, node, fname, args, ctx: Ctx) -> Expr:
-        want = (3,) if fname == "random_uniform" else (5,)
-        self.arity(fname, args, want, ctx)
-        noise = Noise(site=self.m.noise_site(node, "uniform" if fname == "random_uniform" else "normal", ctx))
+        """A RANDOM function: one standard draw per TIME STEP, cell and member, transformed.
+
+        The seed argument (last) is not used: every call site draws from its own stream, derived
+        from the run's seed, the site number and the member index (runtime.make_noise).
+        """
+        self.arity(fname, args, RANDOM_ARITY[fname], ctx)
+        noise = Noise(site=self.m.noise_site(node, "normal" if fname == "random_normal" else "uniform", ctx))
         a = [self.expr(x, ctx) for x in args]
+        if fname == "random_0_1":
+            return noise
         if fname == "random_uniform":
             return vensim.random_uniform(a[0], a[1], noise)
+        if fname == "random_exponential":
+            return vensim.random_exponential(a[0], a[1], a[2], a[3], noise)
+        if fname == "random_triangular":
+            return vensim.random_triangular(a[0], a[1], a[2], a[3], a[4], noise)
         return vensim.random_normal(a[0], a[1], a[2], a[3], noise)
 
     def _AllocateByPriorityStructure(self, node, ctx):

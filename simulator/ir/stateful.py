@@ -29,6 +29,7 @@ from ..errors import UnsupportedFeatureError
 from .dims import Ctx
 from .nodes import (
     Binary,
+    ByClock,
     DiscreteRef,
     Expr,
     If,
@@ -38,6 +39,7 @@ from .nodes import (
     Register,
     State,
     StateRef,
+    TimeStep,
     Unary,
 )
 from .vensim import zidz
@@ -70,6 +72,7 @@ class Stateful:
     iid: int = -1
     rid: int = -1
     length: int = 0  # register slots
+    special: tuple = ()  # SINTEG's (min, max, quant, spec, thresh), NaN where not given
 
     def ctx(self, mode: str) -> Ctx:
         return Ctx(axes=self.axes, mode=mode, owner=self.owner, owner_name=self.owner_name)
@@ -102,6 +105,32 @@ def register(builder, node, ctx: Ctx, kind: str, order: int) -> Stateful:
     if rec.length:
         rec.rid = builder.new_register()
     return rec
+
+
+def _special_flow(s: Expr, flow: Expr, special: tuple) -> Expr:
+    """SINTEG's restrictions as a flow: a fixed step lands on the restricted value of
+    ``s + dt * flow`` (kept within [min, max], a multiple of quant, snapped to spec within thresh);
+    an adaptive solver gets the flow stopped at the bounds (the continuous form of the same)."""
+    lo, hi, quant, spec, thresh = special
+    x: Expr = Binary("+", s, Binary("*", TimeStep(), flow))
+    if quant == quant:  # the nearest multiple, halves away from zero
+        units = Binary("/", x, Num(quant))
+        nearest = If(Binary(">=", units, Num(0.0)), Unary("trunc", Binary("+", units, Num(0.5))),
+                     Unary("trunc", Binary("-", units, Num(0.5))))
+        x = Binary("*", Num(quant), nearest)
+    if lo == lo:
+        x = Binary("max", x, Num(lo))
+    if hi == hi:
+        x = Binary("min", x, Num(hi))
+    if spec == spec and thresh == thresh:
+        x = If(Binary("<", Unary("abs", Binary("-", x, Num(spec))), Num(thresh)), Num(spec), x)
+    fixed = Binary("/", Binary("-", x, s), TimeStep())
+    adaptive = flow
+    if lo == lo:
+        adaptive = If(Binary("and", Binary("<=", s, Num(lo)), Binary("<", flow, Num(0.0))), Num(0.0), adaptive)
+    if hi == hi:
+        adaptive = If(Binary("and", Binary(">=", s, Num(hi)), Binary(">", flow, Num(0.0))), Num(0.0), adaptive)
+    return ByClock(fixed=fixed, adaptive=adaptive)
 
 
 def _init_scalar(builder, rec: Stateful, role: str) -> float | None:
@@ -154,6 +183,10 @@ def output(builder, rec: Stateful, ctx: Ctx) -> Expr:
     last = StateRef(rec.sids[-1])
     if rec.kind == "delay_n":
         return Binary("/", last, DiscreteRef(rec.rid, 0))
+    if rec.kind == "integ" and rec.special:  # an adaptive step may pass a bound: read within them
+        lo, hi = rec.special[:2]
+        held = Binary("max", last, Num(lo)) if lo == lo else last
+        return Binary("min", held, Num(hi)) if hi == hi else held
     if rec.kind == "integ":
         return Binary("max", last, Num(0.0)) if rec.non_negative else last
     if rec.kind == "smooth":
@@ -191,6 +224,8 @@ def lower_parts(builder, rec: Stateful) -> None:
         flow: Expr = part("flow", run)
         if rec.non_negative:
             flow = If(Binary("and", Binary("<=", s, Num(0.0)), Binary("<", flow, Num(0.0))), Num(0.0), flow)
+        if rec.special:
+            flow = _special_flow(s, flow, rec.special)
         builder.set_state(State(sid=rec.sids[0], owner=rec.owner, shape=shape, flow=flow,
                                 init=part("init", init), non_negative=rec.non_negative))
         return

@@ -89,3 +89,34 @@ def random_uniform(lo: Expr, hi: Expr, noise: Expr) -> Expr:
 
 def random_normal(lo: Expr, hi: Expr, mean: Expr, sd: Expr, noise: Expr) -> Expr:
     return b("min", b("max", b("+", mean, b("*", sd, noise)), lo), hi)
+
+
+def random_exponential(lo: Expr, hi: Expr, shift: Expr, stretch: Expr, u: Expr) -> Expr:
+    """shift + stretch * Exp(1), truncated to [lo, hi], from uniform noise ``u`` by inverse CDF.
+
+    The exponential forgets its past, so truncating below at lo > shift starts it at lo: the
+    distribution starts at max(lo, shift) (pysd's truncexpon does the same).
+    """
+    loc = b("max", lo, shift)
+    mass = b("-", num(1.0), Unary("exp", b("/", b("-", loc, hi), stretch)))  # P(value <= hi)
+    return b("-", loc, b("*", stretch, Unary("ln", b("-", num(1.0), b("*", u, mass)))))
+
+
+def _triangular_cdf(v: Expr, start: Expr, peak: Expr, end: Expr) -> Expr:
+    width = b("-", end, start)
+    v = b("min", b("max", v, start), end)
+    rising = zidz(b("*", b("-", v, start), b("-", v, start)), b("*", width, b("-", peak, start)))
+    falling = b("-", num(1.0), zidz(b("*", b("-", end, v), b("-", end, v)), b("*", width, b("-", end, peak))))
+    return If(b("<=", v, peak), rising, falling)
+
+
+def random_triangular(lo: Expr, hi: Expr, start: Expr, peak: Expr, end: Expr, u: Expr) -> Expr:
+    """The triangular distribution on [start, end] with its mode at peak, truncated to [lo, hi],
+    from uniform noise ``u`` by inverse CDF (the truncation keeps the shape inside the bounds)."""
+    f_lo = _triangular_cdf(lo, start, peak, end)
+    f_hi = _triangular_cdf(hi, start, peak, end)
+    q = b("+", f_lo, b("*", u, b("-", f_hi, f_lo)))
+    width = b("-", end, start)
+    below = b("+", start, Unary("sqrt", b("*", q, b("*", width, b("-", peak, start)))))
+    above = b("-", end, Unary("sqrt", b("*", b("-", num(1.0), q), b("*", width, b("-", end, peak)))))
+    return If(b("<", q, zidz(b("-", peak, start), width)), below, above)
