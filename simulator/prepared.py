@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import runtime as rt
 from .errors import ParameterError
 from .params import resolve
 from .result import Result
@@ -148,10 +149,9 @@ class PreparedRun:
                 if self.model._var_by_idx(idx).kind == "lookup":
                     tables_changed = True
                 continue
-            base = getattr(val, "base", val)
             r, size = spot
-            w[r:r + size] = np.asarray(base, dtype=float).reshape(-1)[:size] if np.size(base) >= size \
-                else np.broadcast_to(np.asarray(base, dtype=float).reshape(-1), (size,))
+            flat = np.asarray(val.base if isinstance(val, rt.Override) else val, dtype=float).reshape(-1)
+            w[r:r + size] = flat[:size] if flat.size >= size else np.broadcast_to(flat, (size,))
         plan, prog = self._kernel.plan, self.model.program
         tables = fused._tables(plan, req.P) if tables_changed else self._tables0
         series = fused._series(plan, req.P, prog) if any(k == "series" for _, k in req.variant) else self._series0
