@@ -33,11 +33,11 @@ from .printers.numpy_printer import INITIAL_SLOT
 PARALLEL_MIN_MEMBERS = 16  # below this, thread start-up costs more than it saves
 # backend="auto" uses the kernel for models whose single run takes the numpy path at least this
 # long (judged from the model's size and number of steps, never from the ensemble size or from what
-# happens to be compiled); kernels of more than AUTO_MAX_KERNEL_SIZE scalar operations stay on numpy
-# (compile time grows faster than the kernel: the flagship's ~2 500 take ~20 s, 13 000 over 3
-# minutes), and no backend prints one over MAX_KERNEL_SIZE; a compile still running after
+# happens to be compiled); kernels of more than AUTO_MAX_KERNEL_SIZE printed IR nodes (a loop over a
+# subscript range counts once; the flagship's ~1 000 compile in about 17 s of one core's time) stay on
+# numpy, and no backend prints one over MAX_KERNEL_SIZE; a compile still running after
 # AUTO_COMPILE_SECONDS goes on in the background while the run (and the model's later runs) use
-# numpy. backend="numba" waits for the compiler, however long it takes.
+# numpy. backend="numba" waits for the compiler, however long it takes; it shows its progress on stderr.
 AUTO_MIN_SECONDS = 0.05
 AUTO_MAX_KERNEL_SIZE = 6000
 MAX_KERNEL_SIZE = 50_000
