@@ -11,8 +11,11 @@ thread and on every core. Each (peer, model) pair runs in a fresh process that l
 runs it once (compiling where the peer compiles) and then times runs in a loop for about
 ``--seconds`` (at least 3 runs; pysd runs the flagship model once: one run takes 15-30 s).
 Models: the flagship and SDXorg samples from tests/sdxorg (or ../shared/conformance); a model file
-that is not there is reported as such. SDEverywhere is not measured here: its C runtime comes with
-its command-line package, which the npm registry we can reach does not serve.
+that is not there is reported as such. SDEverywhere (``--peers sde``): ``@sdeverywhere/compile``
+and ``@sdeverywhere/runtime`` from npm into ``--sde-dir``, the model generated as JavaScript and
+run under node (its C runtime ships with its command-line package, which npm does not serve us);
+compile's spreadsheet dependency is replaced by a stub (it is fetched from outside the registry and
+no benchmark model reads a spreadsheet).
 Medians are printed with the ratio engine/peer; nothing is asserted.
 """
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -124,6 +128,86 @@ def work_simlin(path: Path, seconds: float) -> dict:
     return out
 
 
+GEN_JS = """
+import fs from 'fs'
+import path from 'path'
+import { parseAndGenerate } from '@sdeverywhere/compile'
+const [mdlPath, outDir, names] = process.argv.slice(2)
+const spec = { inputVarNames: [], outputVarNames: JSON.parse(fs.readFileSync(names, 'utf8')) }
+fs.mkdirSync(outDir, { recursive: true })
+await parseAndGenerate(fs.readFileSync(mdlPath, 'utf8'), 'vensim', spec, ['generateJS'],
+                       path.dirname(path.resolve(mdlPath)), 'model', outDir)
+"""
+RUN_JS = """
+import { createSynchronousModelRunner } from '@sdeverywhere/runtime'
+const [modelJs, seconds] = process.argv.slice(2)
+const runner = createSynchronousModelRunner(await (await import(modelJs)).default())
+const outputs = runner.createOutputs()
+runner.runModelSync([], outputs)
+const times = []
+const end = performance.now() + 1000 * Number(seconds)
+while (times.length < 3 || (performance.now() < end && times.length < 100000)) {
+  const t = performance.now()
+  runner.runModelSync([], outputs)
+  times.push(performance.now() - t)
+}
+times.sort((a, b) => a - b)
+console.log('RESULT ' + JSON.stringify({ run_s: times[Math.floor(times.length / 2)] / 1000, run_n: times.length }))
+"""
+
+
+def sde_folder(folder: Path) -> str | None:
+    """npm-install SDEverywhere's compiler and runtime into ``folder``; None when ready, else why not."""
+    if (folder / "node_modules" / "@sdeverywhere" / "runtime").is_dir():
+        return None
+    shim = folder / "xlsx-stub"
+    shim.mkdir(parents=True, exist_ok=True)
+    (shim / "package.json").write_text('{"name": "xlsx", "version": "0.0.0", "main": "index.js"}')
+    (shim / "index.js").write_text("module.exports = { set_fs() {}, readFile() { throw new Error('no spreadsheets "
+                                   "in this benchmark') }, utils: {} }\n")
+    (folder / "package.json").write_text(json.dumps({"name": "peers", "version": "1.0.0", "private": True,
+                                                     "type": "module", "overrides": {"xlsx": "file:./xlsx-stub"}}))
+    try:
+        proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "@sdeverywhere/compile@0.7.28",
+                               "@sdeverywhere/runtime@0.2.6"], cwd=folder, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"npm: {exc}"
+    return None if proc.returncode == 0 else "npm install failed: " + (proc.stderr.strip().splitlines() or [""])[-1]
+
+
+def work_sde(path: Path, seconds: float, folder: Path) -> dict:
+    import itertools
+
+    import simulator
+
+    why = sde_folder(folder)
+    if why:
+        return {"error": why}
+    model = simulator.load(path)
+    names = []
+    for name, v in model.variables.items():
+        if v.kind == "lookup":
+            continue
+        els = [model.subscripts[d] for d in v.dims]
+        names += [f"{name}[{','.join(c)}]" for c in itertools.product(*els)] if els else [name]
+    work = folder / "models" / path.stem
+    work.mkdir(parents=True, exist_ok=True)
+    (folder / "gen.mjs").write_text(GEN_JS)
+    (folder / "run.mjs").write_text(RUN_JS)
+    (work / "names.json").write_text(json.dumps(names))
+    gen = subprocess.run(["node", str(folder / "gen.mjs"), str(path), str(work), str(work / "names.json")],
+                         cwd=folder, capture_output=True, text=True, timeout=600)
+    if gen.returncode != 0:
+        return {"error": "generate: " + (gen.stderr.strip().splitlines() or [""])[0][:160]}
+    (work / "package.json").write_text('{"type": "module"}')
+    run = subprocess.run(["node", str(folder / "run.mjs"), str(work / "model.js"), str(seconds)], cwd=folder,
+                         capture_output=True, text=True, timeout=600)
+    for line in run.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"error": "run: " + (run.stderr.strip().splitlines() or ["no output"])[0][:160]}
+
+
 def worker(argv) -> None:
     peer, path, seconds, extra = argv[0], Path(argv[1]), float(argv[2]), int(argv[3])
     try:
@@ -131,6 +215,8 @@ def worker(argv) -> None:
             out = work_engine(path, seconds, extra)
         elif peer == "pysd":
             out = work_pysd(path, seconds, extra)
+        elif peer == "sde":
+            out = work_sde(path, seconds, Path(argv[4]))
         else:
             out = work_simlin(path, seconds)
     except Exception as exc:  # noqa: BLE001 - a peer that cannot run a model is a result too
@@ -139,11 +225,11 @@ def worker(argv) -> None:
 
 
 # ---------------------------------------------------------------------------------- driver
-def measure(peer: str, path: Path, seconds: float, extra: int, threads: int | None = None) -> dict:
+def measure(peer: str, path: Path, seconds: float, extra: int, threads: int | None = None, sde_dir: str = "") -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     if threads is not None:
         env["NUMBA_NUM_THREADS"] = str(threads)
-    proc = subprocess.run([sys.executable, __file__, "--worker", peer, str(path), str(seconds), str(extra)],
+    proc = subprocess.run([sys.executable, __file__, "--worker", peer, str(path), str(seconds), str(extra), sde_dir],
                           capture_output=True, text=True, env=env, timeout=3600)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -165,22 +251,25 @@ def fmt(s) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["flagship", "workforce", "subscript_3d_arrays", "teacup"])
-    ap.add_argument("--peers", nargs="+", default=["engine", "pysd", "simlin"])
+    ap.add_argument("--peers", nargs="+", default=["engine", "pysd", "simlin", "sde"])
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--members", type=int, default=1000)
     ap.add_argument("--pysd-flagship-runs", type=int, default=1)
     ap.add_argument("--json", help="write every figure to this file")
+    ap.add_argument("--sde-dir", default=str(Path(tempfile.gettempdir()) / "innosim-bench-sde"),
+                    help="where SDEverywhere is installed from npm (peer sde)")
     args = ap.parse_args(argv)
     rows, everything = [], {}
     for name in args.models:
         path = find_model(name)
         if path is None:
-            rows.append(f"| {name} | model file not found | | | | | | |")
+            rows.append(f"| {name} | model file not found | | | | | | | |")
             continue
         got = {}
         for peer in args.peers:
             extra = args.members if peer == "engine" else (args.pysd_flagship_runs if name == "flagship" else 1000)
-            got[peer] = measure(peer, path, args.seconds, extra, threads=1 if peer == "engine" else None)
+            got[peer] = measure(peer, path, args.seconds, extra, threads=1 if peer == "engine" else None,
+                                sde_dir=args.sde_dir)
             print(f"{name} {peer}: {got[peer]}", file=sys.stderr)
         if "engine" in args.peers:
             multi = measure("engine", path, args.seconds, args.members, threads=None)
@@ -193,13 +282,18 @@ def main(argv=None) -> int:
             p = g.get(peer, {}).get("run_s")
             return f"{e_s / p:.3g}" if p and e_s else "–"
 
+        def pe(peer, g=got):
+            return f"{fmt(g[peer].get('run_s'))}" if "run_s" in g.get(peer, {}) else \
+                ("–" if peer not in g else "fails")
+
         rows.append(
-            f"| {name} | {fmt(got.get('pysd', {}).get('run_s'))} | {fmt(got.get('simlin', {}).get('run_s'))} | "
+            f"| {name} | {pe('pysd')} | {pe('simlin')} | {pe('sde')} | "
             f"{fmt(e.get('run_s'))} | {fmt(single)} | {fmt(e.get('ensemble_member_s'))} | "
-            f"{fmt(got.get('engine_threads', {}).get('ensemble_member_s'))} | {ratio('pysd')} / {ratio('simlin')} |")
-    print("| model | pysd run | Simlin run | engine Model.run | engine prepared run | engine per member, 1 thread "
-          "| per member, all cores | prepared / pysd, / Simlin |")
-    print("|---|---|---|---|---|---|---|---|")
+            f"{fmt(got.get('engine_threads', {}).get('ensemble_member_s'))} | "
+            f"{ratio('pysd')} / {ratio('simlin')} / {ratio('sde')} |")
+    print("| model | pysd run | Simlin run | SDEverywhere JS run | engine Model.run | engine prepared run "
+          "| engine per member, 1 thread | per member, all cores | prepared / pysd, / Simlin, / SDE |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(everything, indent=1), encoding="utf-8")
