@@ -88,8 +88,13 @@ class PeakMemory:
         self.delta = self.peak - self.start
 
 
+CHOSEN: list[str] = []  # --backends
+
+
 def backends() -> list[str | None]:
     """The fixed-step backends to compare: [None] when RunOptions has no backend option."""
+    if CHOSEN:
+        return list(CHOSEN)
     fields = {f.name for f in dataclasses.fields(simulator.RunOptions)}
     return ["numpy", "auto"] if "backend" in fields else [None]
 
@@ -125,11 +130,7 @@ def main(argv=None) -> int:
     ap.add_argument("--backends", nargs="+", help="fixed-step backends measured (default: numpy and auto)")
     args = ap.parse_args(argv)
     if args.backends:
-        global backends
-        chosen = list(args.backends)
-
-        def backends():
-            return chosen
+        CHOSEN[:] = args.backends
     sizes = args.sizes or ([1000, 10_000] if args.quick else [1000, 10_000, 100_000])
     sobol_n = args.sobol_n or (512 if args.quick else 1024)
     warnings.filterwarnings("ignore")
