@@ -43,7 +43,7 @@ AUTO_MAX_KERNEL_SIZE = 6000
 MAX_KERNEL_SIZE = 50_000
 AUTO_COMPILE_SECONDS = 60.0
 NUMPY_SECONDS_PER_NODE = 0.6e-6  # numpy's cost of one IR node per derivative evaluation (any size)
-COMPILE_SECONDS_PER_NODE = 0.012  # numba's compile time per printed IR node (measured on the flagship)
+COMPILE_SECONDS_PER_NODE = 0.02  # numba's compile time per printed IR node (the flagship, one quiet core)
 
 
 def numba_missing() -> str | None:
@@ -86,12 +86,13 @@ class Progress:
         spent = time.perf_counter() - self.started
         if spent < PROGRESS_AFTER:
             return
-        done = min(99, int(100 * spent / self.expected))
         tty = getattr(self.stream, "isatty", lambda: False)()
-        if tty or not self.shown or int(spent) % 5 == 0:
-            end = "\r" if tty else "\n"
-            self.stream.write(f"compiling the model for this machine (first run only)… {spent:.0f} s, "
-                              f"about {done} %{end}")
+        # a terminal line is rewritten every tick; a log gets a line every 10 s
+        if tty or not self.shown or int(spent) // 10 != int(spent - 1.0) // 10:
+            how = f"about {int(100 * spent / self.expected)} %" if spent < 0.95 * self.expected else \
+                f"a model this size usually takes {self.expected:.0f} s; a busy machine takes longer"
+            self.stream.write(f"compiling the model for this machine (first run only)… {spent:.0f} s, {how}"
+                              + ("\r" if tty else "\n"))
             self.stream.flush()
         self.shown = True
 
