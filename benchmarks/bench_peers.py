@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,7 +107,10 @@ def work_pysd(path: Path, seconds: float, runs: int) -> dict:
     warnings.filterwarnings("ignore")
     from simulator.parsing import pysd_read_vensim
 
-    model = pysd_read_vensim(str(path))
+    # pysd writes its generated module beside the model file: work on a copy of the model's folder
+    tmp = Path(tempfile.mkdtemp())
+    shutil.copytree(path.parent, tmp / "model")
+    model = pysd_read_vensim(str(tmp / "model" / path.name))
     first = time.perf_counter()
     model.run()
     out = {"first_run_s": time.perf_counter() - first}
