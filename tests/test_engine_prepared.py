@@ -139,3 +139,22 @@ def test_compile_progress_message(monkeypatch):
     hit.tick()
     hit.finish()
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.slow
+def test_the_dashboard_runs_through_the_prepared_runner():
+    from conftest import dashboard_simulation
+
+    warm = dashboard_simulation()
+    if warm.options is None:
+        pytest.skip("this engine has no fused backend")
+    assert warm.warm_up() == "numba"
+    cold = dashboard_simulation()  # never warmed up: Model.run
+    lever = next(iter(warm.catalogue.levers))
+    for state in ({}, {"levers": {lever: {"value": warm.catalogue.levers[lever].high}}}):
+        got, want = warm.run(state), cold.run(state)
+        assert warm.last_backend == "numba (prepared)"
+        for name in want.series:
+            a, b = got.series[name], want.series[name]
+            scale = np.maximum(np.nanmax(np.abs(b), axis=0), 1e-300)
+            assert float(np.nanmax(np.abs(a - b) / scale)) <= 1e-12, name
