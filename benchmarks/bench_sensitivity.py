@@ -88,8 +88,13 @@ class PeakMemory:
         self.delta = self.peak - self.start
 
 
+CHOSEN: list[str] = []  # --backends
+
+
 def backends() -> list[str | None]:
     """The fixed-step backends to compare: [None] when RunOptions has no backend option."""
+    if CHOSEN:
+        return list(CHOSEN)
     fields = {f.name for f in dataclasses.fields(simulator.RunOptions)}
     return ["numpy", "auto"] if "backend" in fields else [None]
 
@@ -121,28 +126,35 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=0, help="also run the Sobol study on a K-process LocalCluster")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rk45-max", type=int, default=None, help="largest N measured with RK45 (default: all)")
+    ap.add_argument("--sobol-only", action="store_true", help="only the Sobol study (no pysd, no ensembles)")
+    ap.add_argument("--backends", nargs="+", help="fixed-step backends measured (default: numpy and auto)")
     args = ap.parse_args(argv)
+    if args.backends:
+        CHOSEN[:] = args.backends
     sizes = args.sizes or ([1000, 10_000] if args.quick else [1000, 10_000, 100_000])
     sobol_n = args.sobol_n or (512 if args.quick else 1024)
     warnings.filterwarnings("ignore")
 
     # ------------------------------------------------------------------ pysd and single runs
-    tmp = Path(tempfile.mkdtemp())
-    try:
-        src = tmp / MODEL.name
-        shutil.copy(MODEL, src)  # pysd writes its generated .py next to the model file
-        t_pysd_load, pm = timed(lambda: pysd_read_vensim(src))
-        t_pysd, _ = timed(lambda: pm.run(), args.repeat)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    t_pysd = t_pysd_load = None
+    if not args.sobol_only:
+        tmp = Path(tempfile.mkdtemp())
+        try:
+            src = tmp / MODEL.name
+            shutil.copy(MODEL, src)  # pysd writes its generated .py next to the model file
+            t_pysd_load, pm = timed(lambda: pysd_read_vensim(src))
+            t_pysd, _ = timed(lambda: pm.run(), args.repeat)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     t_load, model = timed(lambda: simulator.load(MODEL))
     spec = load_uncertainties(SPEC, model=model)
     print(f"model {MODEL.name}: {len(model.stocks)} stocks, control {model.control}; "
           f"{len(spec)} uncertain parameters from {SPEC.name}")
     print(f"\n{'what':<44s} {'seconds':>10s} {'us/member':>12s} {'vs pysd':>10s} {'+peak MiB':>9s} "
           f"{'RSS MiB':>9s}")
-    row("pysd load (read_vensim, checked)", t_pysd_load)
-    row("pysd single run", t_pysd, 1, t_pysd)
+    if t_pysd is not None:
+        row("pysd load (read_vensim, checked)", t_pysd_load)
+        row("pysd single run", t_pysd, 1, t_pysd)
     row("engine load", t_load)
     for b in backends():
         opts = run_options(b)
@@ -154,7 +166,7 @@ def main(argv=None) -> int:
     row("engine single run RK45", t, 1, t_pysd)
 
     # ------------------------------------------------------------------ ensembles
-    for n in sizes:
+    for n in [] if args.sobol_only else sizes:
         samples = spec.sample(n, seed=0)
         cases = [("euler", b) for b in backends()]
         if args.rk45_max is None or n <= args.rk45_max:
@@ -203,7 +215,8 @@ def main(argv=None) -> int:
                              options=EnsembleOptions(chunk_size=1, progress=False, run_options=run_options(b)))
                 warm(spec.transform(np.full((2 * args.workers, len(spec)), 0.5)))  # load + compile on workers
                 sobol_run(f"{args.workers} workers", ex, b, chunk, startup=time.perf_counter() - t)
-    print(f"pysd would need {runs * t_pysd / 60:,.1f} min for the same {runs:,} runs (one process)")
+    if t_pysd is not None:
+        print(f"pysd would need {runs * t_pysd / 60:,.1f} min for the same {runs:,} runs (one process)")
     hte = table[table["output"] == "High Tech Exports (2035)"].nlargest(5, "ST")
     print("\ntop five Sobol drivers of High Tech Exports (2035), by total index S_T:")
     print(hte[["parameter", "ST", "ST_conf", "S1", "S1_conf"]].to_string(index=False, float_format=lambda x: f"{x:.3f}"))

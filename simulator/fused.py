@@ -16,6 +16,7 @@ lookups and time series are inputs, not code. Kernels live in the model's
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,16 +33,17 @@ from .printers.numpy_printer import INITIAL_SLOT
 PARALLEL_MIN_MEMBERS = 16  # below this, thread start-up costs more than it saves
 # backend="auto" uses the kernel for models whose single run takes the numpy path at least this
 # long (judged from the model's size and number of steps, never from the ensemble size or from what
-# happens to be compiled); kernels of more than AUTO_MAX_KERNEL_SIZE scalar operations stay on numpy
-# (compile time grows faster than the kernel: the flagship's ~2 500 take ~20 s, 13 000 over 3
-# minutes), and no backend prints one over MAX_KERNEL_SIZE; a compile still running after
+# happens to be compiled); kernels of more than AUTO_MAX_KERNEL_SIZE printed IR nodes (a loop over a
+# subscript range counts once; the flagship's ~1 000 compile in about 17 s of one core's time) stay on
+# numpy, and no backend prints one over MAX_KERNEL_SIZE; a compile still running after
 # AUTO_COMPILE_SECONDS goes on in the background while the run (and the model's later runs) use
-# numpy. backend="numba" waits for the compiler, however long it takes.
+# numpy. backend="numba" waits for the compiler, however long it takes; it shows its progress on stderr.
 AUTO_MIN_SECONDS = 0.05
 AUTO_MAX_KERNEL_SIZE = 6000
 MAX_KERNEL_SIZE = 50_000
 AUTO_COMPILE_SECONDS = 60.0
 NUMPY_SECONDS_PER_NODE = 0.6e-6  # numpy's cost of one IR node per derivative evaluation (any size)
+COMPILE_SECONDS_PER_NODE = 0.02  # numba's compile time per printed IR node (the flagship, one quiet core)
 
 
 def numba_missing() -> str | None:
@@ -67,11 +69,51 @@ def _header() -> str:
 COMPILE_STACK_BYTES = 256 * 1024 * 1024
 
 
-def _compile_within(disp, sig, limit: float | None) -> str | None:
+PROGRESS_AFTER = 0.5  # seconds of compiling before the progress message appears (a cache hit is faster)
+
+
+class Progress:
+    """"compiling the model for this machine (first run only)…" on stderr, with the seconds spent
+    against an estimate from the kernel's size, while numba compiles; silent for a cache hit."""
+
+    def __init__(self, expected: float, stream=None):
+        self.expected = max(expected, 1.0)
+        self.stream = stream if stream is not None else sys.stderr
+        self.started = time.perf_counter()
+        self.shown = False
+
+    def tick(self) -> None:
+        spent = time.perf_counter() - self.started
+        if spent < PROGRESS_AFTER:
+            return
+        tty = getattr(self.stream, "isatty", lambda: False)()
+        # a terminal line is rewritten every tick; a log gets a line every 10 s
+        if tty or not self.shown or int(spent) // 10 != int(spent - 1.0) // 10:
+            how = f"about {int(100 * spent / self.expected)} %" if spent < 0.95 * self.expected else \
+                f"a model this size usually takes {self.expected:.0f} s; a busy machine takes longer"
+            self.stream.write(f"compiling the model for this machine (first run only)… {spent:.0f} s, {how}"
+                              + ("\r" if tty else "\n"))
+            self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write(f"compiling the model for this machine (first run only)… done in "
+                              f"{time.perf_counter() - self.started:.1f} s\n")
+            self.stream.flush()
+
+
+def expected_compile_seconds(size: int) -> float:
+    """A rough compile time of a kernel of ``size`` printed IR nodes (numba, one quiet core)."""
+    return 2.0 + size * COMPILE_SECONDS_PER_NODE
+
+
+def _compile_within(disp, sig, limit: float | None, expected: float = 10.0) -> str | None:
     """Compile ``disp`` for ``sig``; None when done, else why the kernel cannot be used now.
 
-    With a ``limit`` the compiler runs in a daemon thread: when it is not done in time the caller
-    goes on with numpy; the thread finishes (and fills numba's disk cache) in the background.
+    The compiler runs in a thread while this one reports progress on stderr. With a ``limit``,
+    a compile not done in time is left running (a daemon thread: it finishes and fills numba's
+    disk cache in the background) and the caller goes on with numpy.
     """
     box: dict = {}
 
@@ -84,19 +126,25 @@ def _compile_within(disp, sig, limit: float | None) -> str | None:
         except Exception as exc:  # noqa: BLE001 - a numba failure is a reason to use numpy
             box["error"] = f"numba could not compile the kernel ({type(exc).__name__})"
 
-    if limit is None:
-        work()
-        return box.get("error")
     thread = threading.Thread(target=work, name="innosim-numba-compile", daemon=True)
     old_size = threading.stack_size(COMPILE_STACK_BYTES)  # room for the deeper recursion
     try:
         thread.start()  # the stack size applies to threads started from here on
     finally:
         threading.stack_size(old_size)
-    thread.join(limit)
-    if thread.is_alive():
-        return (f"compiling the kernel took longer than {limit:g} s; it goes on in the background "
-                "and later processes find it in the cache")
+    progress = Progress(expected)
+    deadline = None if limit is None else time.perf_counter() + limit
+    while thread.is_alive():
+        wait = 1.0 if progress.shown else PROGRESS_AFTER
+        if deadline is not None:
+            wait = min(wait, max(deadline - time.perf_counter(), 0.0))
+        thread.join(wait)
+        progress.tick()
+        if deadline is not None and thread.is_alive() and time.perf_counter() >= deadline:
+            progress.finish()
+            return (f"compiling the kernel took longer than {limit:g} s; it goes on in the background "
+                    "and later processes find it in the cache")
+    progress.finish()
     return box.get("error")
 
 
@@ -162,7 +210,7 @@ class Kernel:
 
             sig = tuple(numba.typeof(a) for a in args)
             started = time.perf_counter()
-            error = _compile_within(disp, sig, limit)
+            error = _compile_within(disp, sig, limit, expected_compile_seconds(self.plan.size))
             if error is not None:
                 raise FusedUnsupported(error)
             self.compile_seconds[name] = time.perf_counter() - started
@@ -313,11 +361,6 @@ def select(model, prog, variant, method: str, opts, nsteps: int):
     """
     if opts.backend == "auto" and numpy_seconds(prog, nsteps, method == "rk4") < AUTO_MIN_SECONDS:
         return None, "numpy (fused backend: auto leaves a run this short to numpy; backend='numba' forces it)"
-    size = prog.analysis.kernel_size
-    if size > MAX_KERNEL_SIZE or (opts.backend == "auto" and size > AUTO_MAX_KERNEL_SIZE):
-        why = "compiling it would take minutes; backend='numba' forces it" if size <= MAX_KERNEL_SIZE \
-            else f"the engine prints kernels of at most {MAX_KERNEL_SIZE:,}"
-        return None, f"numpy (fused backend: a kernel of {size:,} scalar operations is too large: {why})"
     base_kind = {v.idx: v.kind for v in model.program.ir.vars}
     kkey = frozenset((i, "const") for i, kind in variant if not (kind == "series" and base_kind[i] == "const"))
     kernel = model._fused.get(kkey)
@@ -331,6 +374,12 @@ def select(model, prog, variant, method: str, opts, nsteps: int):
             except (UnsafeSource, Exception) as exc:  # noqa: BLE001 - the numpy path is always there and right
                 kernel = f"kernel generation failed ({type(exc).__name__}: {exc})"
         model._fused[kkey] = kernel
+    if not isinstance(kernel, str):
+        size = kernel.plan.size
+        if size > MAX_KERNEL_SIZE or (opts.backend == "auto" and size > AUTO_MAX_KERNEL_SIZE):
+            why = "compiling it would take minutes; backend='numba' forces it" if size <= MAX_KERNEL_SIZE \
+                else f"the engine prints kernels of at most {MAX_KERNEL_SIZE:,}"
+            return None, f"numpy (fused backend: a kernel of {size:,} operations is too large: {why})"
     if isinstance(kernel, str):
         return None, f"numpy (fused backend: {kernel})"
     return kernel, "numba"

@@ -335,6 +335,22 @@ class Model:
         except NonFiniteState as exc:
             raise checks.diagnose(self, prog, P, S, clock, exc.t, exc.y) from None
 
+    def prepare(self, *, method: str = "euler", options: RunOptions | None = None,
+                outputs: list[str] | None = None, names: list[str] | None = None):
+        """A :class:`~simulator.prepared.PreparedRun`: ``run`` with ``method`` (euler or rk4),
+        ``options`` and ``outputs`` fixed, whose calls skip the fixed costs of :meth:`run`
+        (``names``: scalar constants for its fastest call, ``run_values``)."""
+        from .prepared import PreparedRun
+
+        return PreparedRun(self, method=method, options=options, outputs=outputs, names=names)
+
+    def _var_by_idx(self, idx: int):
+        return self.program.ir.vars[idx] if self.program.ir.vars[idx].idx == idx else \
+            next(v for v in self.program.ir.vars if v.idx == idx)
+
+    def _kinds(self) -> dict:
+        return {v.idx: v.kind for v in self.program.ir.vars}
+
     def _chosen(self, prog: Program, outputs):
         wanted = None if outputs is None else {self.variable(o).idx for o in outputs}
         return [v for v in prog.ir.vars if v.kind != "lookup" and (wanted is None or v.idx in wanted)]

@@ -14,9 +14,17 @@ def _block(lines, depth):
     return ["    " * depth + ln for ln in lines]
 
 
-def assemble(header: str, n: int, ntables: int, slow: list, body: list, clip: list, writes: list) -> str:
+def assemble(header: str, n: int, heads: list, arrays: list, nvals: int, parts: tuple) -> str:
     """The kernel module: ``member`` runs one ensemble member from the initial state to the end,
-    ``run_serial``/``run_parallel`` run every member."""
+    ``run_serial``/``run_parallel`` run every member.
+
+    heads: tables whose bounds are read into locals; arrays: (name, size) of the subscripted
+    dynamic auxiliaries; nvals: cells saved; parts: the code of the initial values (run when
+    ``initial``, which a prepared runner calls instead of the numpy init; numba compiles it only
+    then), of the slow values, of one evaluation, of the end of a step and of the copy of every
+    cell into ``vals``.
+    """
+    init, slow, body, clip, writes = parts
     L = [header, "import numpy as np", "from numba import njit, prange", "",
          "from simulator.printers import numba_rt as rtf", "",
          "", "@njit(cache=True, error_model='numpy', nogil=True)", f"def member(m, mo, {ARGS}):"]
@@ -24,11 +32,12 @@ def assemble(header: str, n: int, ntables: int, slow: list, body: list, clip: li
             "for r in range(nrows):", "    q = wpmrow[r]",
             "    w[r] = wshared[r] if q < 0 else wpm[q, m]",
             "wb = w.copy()", "nact = act_row.shape[0]"]
-    for t in range(ntables):
+    for t in heads:
         head += [f"tl{t} = taboff[{t}]", f"th{t} = taboff[{t + 1}]"]
+    head += [f"{name} = np.empty({size})" for name, size in arrays]
     head += [f"y = np.empty({n})", f"x = np.empty({n})", f"d = np.zeros({n})", f"k1 = np.zeros({n})",
              f"k2 = np.zeros({n})", f"k3 = np.zeros({n})", f"u = np.empty({n})",
-             f"vals = np.empty({max(len(writes), 1)})",
+             f"vals = np.empty({max(nvals, 1)})",
              f"for j in range({n}):", "    y[j] = yinit[j, m]",
              "nsv = save_at.shape[0]", "k = 0", "pos = 0", "stage = 0", "saving = False", "t = t0", "tt = t0"]
     loop = ["if stage == 0:",
@@ -54,7 +63,7 @@ def assemble(header: str, n: int, ntables: int, slow: list, body: list, clip: li
     loop += body
     loop += ["if saving:", "    saving = False"]
     loop += _block(writes, 1)
-    loop += [f"    for q in range({len(writes)}):",
+    loop += [f"    for q in range({nvals}):",
              "        if colmap[q] >= 0:", "            out[pos, colmap[q], mo] = vals[q]",
              "    pos += 1",
              "    if pos < nsv and save_at[pos] == k:", "        continue",
@@ -79,6 +88,18 @@ def assemble(header: str, n: int, ntables: int, slow: list, body: list, clip: li
     loop += ["if check:", f"    for j in range({n}):", "        if y[j] - y[j] != 0.0 and (strict[j] or y[j] == y[j]):",
              "            return 1", "k += 1"]
     L += _block(head, 1) + ["    while True:"] + _block(loop, 2) + ["    return 0", ""]
+    # one member's initial state and slow values (``w`` in place), from its constants in ``w``
+    first = ["wb = w.copy()", "tt = t0", "m = 0"]
+    first += [f"tl{t} = taboff[{t}]\n    th{t} = taboff[{t + 1}]" for t in heads]
+    first += [f"{name} = np.empty({size})" for name, size in arrays]
+    first += [f"x = np.empty({n})", "for q in range(act_row.shape[0]):",
+              "    w[act_row[q]] = rtf.series(tt, m, wb[act_row[q]], act_ser[q], serx, sery, sermeta)"]
+    first += init
+    first += ["for q in range(act_row.shape[0]):", "    w[act_row[q]] = wb[act_row[q]]",
+              f"for j in range({n}):", "    yinit[j, 0] = x[j]", "return 0"]
+    L += ["", "@njit(cache=True, error_model='numpy', nogil=True)",
+          "def initial(w, tabx, taby, taboff, serx, sery, sermeta, act_row, act_ser, t0, dt, yinit):"]
+    L += _block(first, 1) + [""]
     L += ["", "@njit(cache=True, nogil=True)", f"def run_serial({ARGS}, bad):",
           "    for m in range(bad.shape[0]):",
           f"        bad[m] = member(m, m, {ARGS})", ""]
@@ -97,12 +118,12 @@ def assemble(header: str, n: int, ntables: int, slow: list, body: list, clip: li
     return "\n".join(L)
 
 
-_ENGINE_NAME = re.compile(r"^(?:v\d+(?:_\d+)?|t[lh]\d+)$")
+_ENGINE_NAME = re.compile(r"^(?:v\d+(?:_\d+)?|t[lh]\d+|[is]\d+)$")
 _ALLOWED_NAMES = frozenset("""
     import numpy as np from numba njit prange simulator printers numba_rt rtf cache error_model nogil
     parallel True False def for in range if elif else while break continue return and or not max copy
     shape int64 empty zeros member run_serial run_parallel m yinit wshared wpm wpmrow tabx taby taboff serx
-    sery sermeta act_row act_ser t0 dt nsteps rk check strict save_at save_t colmap out bad nrows w wb nact r q y
+    sery sermeta act_row act_ser initial t0 dt nsteps rk check strict save_at save_t colmap out bad nrows w wb nact r q y
     x d j k1 k2 k3 u vals nsv k pos stage saving t tt abs mo nm c m0 m1 buf min nan inf exp sqrt log sin cos
     tan arcsin arccos arctan sinh cosh tanh trunc fmin fmax pymod interp extrapolate hold_backward
     look_forward raw series square""".split())

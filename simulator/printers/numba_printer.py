@@ -1,10 +1,17 @@
-"""Print a model's IR as one numba kernel: a member's whole Euler/RK4 run in scalar code.
+"""Print a model's IR as one numba kernel: a member's whole Euler/RK4 run in compiled code.
 
-Every subscripted value is unrolled into one scalar per cell. The kernel's state, stage
-derivatives and slow values sit in small arrays (``y``, ``x``, ``d``, ``w``), dynamic auxiliaries in
-locals. Numbers follow the numpy printer operation for operation (same association order, same
-primitives, sequential sums), so the two agree to the last bit except where numpy's vectorised
-pow/exp round differently from libm's.
+Subscripted equations become loops over their dimensions (``for i0 in range(12): v7[i0] = ...``),
+so the kernel grows with the number of equations, not of cells: a model of thousands of cells
+compiles in seconds. A piece whose cells cannot be addressed by a loop index (a reference to a
+scattered subset of a range, a constant array that differs per cell, an :EXCEPT: hole) is unrolled
+into one statement per cell. Reductions (SUM, PROD, VMIN, VMAX) become small accumulating loops
+printed before the statement that uses them.
+
+The kernel's state, stage derivatives and slow values sit in small arrays (``y``, ``x``, ``d``,
+``w``); a dynamic auxiliary is a local (scalar) or an array ``v<idx>`` (subscripted). Numbers follow
+the numpy printer operation for operation (same association order, same primitives, sequential
+sums), so the two agree to the last bit except where numpy's vectorised pow/exp round differently
+from libm's (and a sum's -0.0 that an accumulator starting at 0.0 prints as 0.0).
 
 Constants are run-time inputs (``w`` rows), never literals, so one kernel serves every parameter
 set of a model structure; while a constant follows a time series the kernel recomputes it, and
@@ -15,44 +22,23 @@ verifies the text token by token before anything is compiled.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ir.analysis import Analysis, refs
-from ..ir.dims import flat_index, ref_cell
-from ..ir.nodes import (
-    Allocate,
-    AxisValue,
-    Binary,
-    Bound,
-    ByClock,
-    Cells,
-    DiscreteRef,
-    Expr,
-    If,
-    InitialRef,
-    Let,
-    Lookup,
-    ModelIR,
-    Noise,
-    Num,
-    Reduce,
-    Ref,
-    StateRef,
-    SwitchTime,
-    Time,
-    TimeStep,
-    Unary,
-    Vector,
+from ..ir.analysis import Analysis
+from ..ir.nodes import ModelIR
+from .numba_exprs import (
+    ExprPrinter,
+    FusedUnsupported,
+    Unrollable,
+    cells_of,
+    flat_of,
+    plus,
 )
-from .chains import balanced, flat_chain
 from .numba_kernel import assemble, check_source
 
-
-class FusedUnsupported(Exception):
-    """The model (variant) uses something the numba printer does not print; ``str`` says what."""
+__all__ = ["FusedPlan", "FusedUnsupported", "print_numba"]
 
 
 @dataclass
@@ -61,10 +47,11 @@ class FusedPlan:
 
     rows: the kernel's slow values ``w[r]``: ("const", idx, flat) a constant's cell (a call may
         make it a time series), ("aux", idx, flat) a cell of an auxiliary computed from constants
-        only, ("initial", iid, flat) an INITIAL value.
+        only, ("initial", iid, flat) an INITIAL value. A variable's cells are consecutive rows.
     tables: ("P", idx, flat or None) a lookup of the model (a call may replace it), or
         ("K", xs, ys) a table written inside an equation.
     cells: (idx, flat) every cell of every variable, in the order the kernel can save them.
+    size: IR nodes printed (loops count once): what compiling the kernel costs.
     """
 
     source: str
@@ -72,188 +59,77 @@ class FusedPlan:
     rows: list = field(default_factory=list)
     tables: list = field(default_factory=list)
     cells: list = field(default_factory=list)
+    size: int = 0
 
 
-UNARY = {"abs": "abs", "exp": "np.exp", "ln": "np.log", "sqrt": "np.sqrt", "sin": "np.sin", "cos": "np.cos",
-         "tan": "np.tan", "arcsin": "np.arcsin", "arccos": "np.arccos", "arctan": "np.arctan",
-         "sinh": "np.sinh", "cosh": "np.cosh", "tanh": "np.tanh", "trunc": "np.trunc"}
-ARITH = {"+", "-", "*", "/"}
-COMPARE = {"==", "!=", "<", "<=", ">", ">="}
-CALLS = {"min": "rtf.fmin", "max": "rtf.fmax", "mod": "rtf.pymod"}
-LOOKUPS = {"interpolate": "rtf.interp", "extrapolate": "rtf.extrapolate", "forward": "rtf.look_forward",
-           "backward": "rtf.hold_backward", "raw": "rtf.raw"}
-REDUCE_INFIX = {"sum": "+", "prod": "*"}
-REDUCE_CALL = {"min": "rtf.fmin", "max": "rtf.fmax"}
+def _loop(shape: tuple, names: list[str], lines: list[str]) -> list[str]:
+    """``lines`` inside nested loops over ``shape`` (one loop variable per axis)."""
+    out = list(lines)
+    for n, name in reversed(list(zip(shape, names))):
+        out = [f"for {name} in range({n}):"] + ["    " + ln for ln in out]
+    return out
 
 
-def _cells(shape):
-    return itertools.product(*[range(n) for n in shape])
-
-
-def _number(x: float) -> str:
-    if np.isnan(x):
-        return "np.nan"
-    if np.isinf(x):
-        return "np.inf" if x > 0 else "(-np.inf)"
-    return f"({float(x)!r})"
-
-
-class NumbaPrinter:
-    def __init__(self, ir: ModelIR, analysis: Analysis, header: str):
-        self.ir = ir
-        self.a = analysis
-        self.header = header
-        self.vars = {v.idx: v for v in ir.vars}
-        self.rows: dict = {}
-        self._lets: list[str] = []  # value code of the enclosing Let nodes (compilers merge repeats)
-        self.tables: dict = {}
-        self.table_list: list = []
-
-    # ------------------------------------------------------------------ names
-    def row(self, key) -> str:
-        if key not in self.rows:
-            self.rows[key] = len(self.rows)
-        return f"w[{self.rows[key]}]"
-
-    def var_name(self, idx: int, flat: int) -> str:
-        """How the kernel reads a cell of a variable: a local (dynamic) or a slow value ``w[r]``."""
-        var = self.vars[idx]
-        if var.kind == "const":
-            return self.row(("const", idx, flat))
-        if idx not in self.a.dynamic:
-            return self.row(("aux", idx, flat))
-        return f"v{idx}" if not var.dims else f"v{idx}_{flat}"
-
-    def state_row(self, sid: int, flat: int) -> int:
-        return self.a.offsets[sid][0] + flat
-
-    def table(self, key) -> int:
-        tk = key if key[0] == "P" else ("K", key[1])
-        if tk not in self.tables:
-            self.tables[tk] = len(self.table_list)
-            if key[0] == "K":
-                t = self.ir.tables[key[1]]
-                key = ("K", np.asarray(t.x, dtype=float), np.asarray(t.y, dtype=float))
-            self.table_list.append(key)
-        return self.tables[tk]
-
-    # ------------------------------------------------------------------ expressions
-    def expr(self, e: Expr, cell: tuple) -> str:
-        if isinstance(e, Num):
-            return _number(e.value)
-        if isinstance(e, Cells):
-            # numpy broadcasting: the constant's axes line up with the context's last axes
-            arr = np.asarray(e.values, dtype=float).reshape(e.shape)
-            tail = cell[len(cell) - len(e.shape):] if e.shape else ()
-            return _number(arr[tuple(c if n > 1 else 0 for c, n in zip(tail, e.shape))])
-        if isinstance(e, AxisValue):
-            return _number(e.values[cell[e.axis]])
-        if isinstance(e, (Time, SwitchTime)):
-            return "tt"
-        if isinstance(e, TimeStep):
-            return "dt"
-        if isinstance(e, ByClock):
-            return self.expr(e.fixed, cell)  # the kernel runs fixed-step methods only
-        if isinstance(e, Ref):
-            var = self.vars[e.var]
-            return self.var_name(e.var, ref_cell(e.index, var.shape, cell) if var.dims else 0)
-        if isinstance(e, StateRef):
-            return f"x[{self.state_row(e.state, flat_index(cell, self.ir.states[e.state].shape))}]"
-        if isinstance(e, DiscreteRef):
-            r = self.ir.registers[e.register]
-            size = int(np.prod(r.shape)) if r.shape else 1
-            return f"x[{self.a.reg_offsets[e.register][0] + e.slot * size + flat_index(cell, r.shape)}]"
-        if isinstance(e, InitialRef):
-            return self.row(("initial", e.initial, flat_index(cell, self.ir.initials[e.initial].shape)))
-        if isinstance(e, Unary):
-            a = self.expr(e.arg, cell)
-            if e.op == "neg":
-                return f"(-{a})"
-            if e.op == "not":
-                return f"(1.0 if {a} == 0.0 else 0.0)"
-            return f"{UNARY[e.op]}({a})"
-        if isinstance(e, Binary):
-            return self.binary(e, cell)
-        if isinstance(e, If):
-            return f"({self.expr(e.then, cell)} if {self.expr(e.cond, cell)} != 0.0 else {self.expr(e.other, cell)})"
-        if isinstance(e, Let):
-            self._lets.append(self.expr(e.value, cell))
-            try:
-                return self.expr(e.body, cell)
-            finally:
-                self._lets.pop()
-        if isinstance(e, Bound):
-            return self._lets[-1]
-        if isinstance(e, Lookup):
-            if e.source[0] == "inline":
-                n = self.table(("K", e.source[1]))
-            else:
-                var = self.vars[e.source[1]]
-                n = self.table(("P", var.idx, ref_cell(e.index, var.shape, cell) if var.dims else None))
-            return f"{LOOKUPS[e.mode]}({self.expr(e.x, cell)}, tabx, taby, tl{n}, th{n})"
-        if isinstance(e, Reduce):
-            # sequential, in C order of the reduced cells, as the numpy runtime's reduce
-            terms = [self.expr(e.arg, tuple(cell) + extra) for extra in _cells(e.sizes)]
-            if e.op in REDUCE_INFIX:
-                return "(" + f" {REDUCE_INFIX[e.op]} ".join(terms) + ")"
-            return balanced(REDUCE_CALL[e.op], terms)
-        if isinstance(e, Noise):
-            raise FusedUnsupported("function RANDOM UNIFORM/RANDOM NORMAL")
-        if isinstance(e, Vector):
-            raise FusedUnsupported("function VECTOR SORT ORDER/RANK/REORDER")
-        if isinstance(e, Allocate):
-            raise FusedUnsupported("function ALLOCATE BY PRIORITY")
-        raise FusedUnsupported(type(e).__name__)
-
-    def binary(self, e: Binary, cell) -> str:
-        flat = flat_chain(e, lambda x: self.expr(x, cell))
-        if flat is not None:
-            return flat
-        a, b = self.expr(e.left, cell), self.expr(e.right, cell)
-        if e.op in ARITH:
-            return f"({a} {e.op} {b})"
-        if e.op == "**":
-            return self.power(a, e.right, b)
-        if e.op in COMPARE:
-            return f"(1.0 if {a} {e.op} {b} else 0.0)"
-        if e.op == "and":
-            return f"(1.0 if ({a} != 0.0 and {b} != 0.0) else 0.0)"
-        if e.op == "or":
-            return f"(1.0 if ({a} != 0.0 or {b} != 0.0) else 0.0)"
-        return f"{CALLS[e.op]}({a}, {b})"
-
-    @staticmethod
-    def power(base: str, exp_node: Expr, exp: str) -> str:
-        # numpy turns an array to the power of these numbers into square/sqrt/reciprocal
-        if isinstance(exp_node, Num):
-            if exp_node.value == 2.0:
-                return f"rtf.square({base})"
-            if exp_node.value == 0.5:
-                return f"np.sqrt({base})"
-            if exp_node.value == 1.0:
-                return base
-            if exp_node.value == -1.0:
-                return f"(1.0 / {base})"
-        return f"({base} ** {exp})"
-
+class NumbaPrinter(ExprPrinter):
     # ------------------------------------------------------------------ statements
-    def var_lines(self, idx: int) -> list[str]:
-        """Run-time assignments of every cell of a variable (a local, or ``w[r]`` for a slow one)."""
+    def statement(self, target, e, cell) -> list[str]:
+        """``target(cell) = e`` at one (possibly symbolic) cell, reductions printed before it."""
+        self._pre = []
+        code = self.expr(e, cell)
+        return self.take_pre() + [f"{target(cell)} = {code}"]
+
+    def looped(self, target, e, shape) -> list[str] | None:
+        """Every cell of ``shape`` as one loop, or None when a cell needs its own statement."""
+        names = self.begin_statement(len(shape))
+        try:
+            body = self.statement(target, e, tuple(names))
+        except Unrollable:
+            self.drop_pre()
+            return None
+        return _loop(shape, names, body)
+
+    def unrolled(self, target, e, shape) -> list[str]:
+        out = []
+        for c in cells_of(shape):
+            out += self.statement(target, e, c)
+        return out
+
+    def var_lines(self, idx: int, mode: str = "run") -> list[str]:
+        """Assignments of every cell of a variable (a local, ``v<idx>[k]`` or ``w[r]``) from its
+        run-time (``mode`` "run") or initial ("init") equations."""
         var = self.vars[idx]
         size = int(np.prod(var.shape)) if var.shape else 1
-        values: dict[int, str] = {}
+        lines: list[str] = []
+        covered: set[int] = set()
         for p in var.pieces:
-            cells = list(_cells(p.shape))
+            n = int(np.prod(p.shape)) if p.shape else 1
+            offset = _affine_cells(p.cells, n)
+            e = getattr(p, mode)
+            if p.shape and offset is not None:
+                def target(c, p=p, offset=offset):
+                    return self.var_name(idx, plus(flat_of(c, p.shape), offset))
+                loop = self.looped(target, e, p.shape)
+                if loop is not None:
+                    lines += loop
+                    covered.update(range(offset, offset + n))
+                    continue
+            cells = list(cells_of(p.shape))
             mapping = p.cells if p.cells is not None else [(k, k) for k in range(len(cells))]
             for src, dst in mapping:
-                values[dst] = self.expr(p.run, cells[src])
-        return [f"{self.var_name(idx, f)} = {values.get(f, 'np.nan')}" for f in range(size)]
+                lines += self.statement(lambda c, dst=dst: self.var_name(idx, dst), e, cells[src])
+                covered.add(dst)
+        lines += [f"{self.var_name(idx, f)} = np.nan" for f in range(size) if f not in covered]
+        return lines
 
     def flow_lines(self) -> list[str]:
         out = []
         for s in self.ir.states:
-            for cell in _cells(s.shape):
-                out.append(f"d[{self.state_row(s.sid, flat_index(cell, s.shape))}] = {self.expr(s.flow, cell)}")
+            lo = self.a.offsets[s.sid][0]
+
+            def target(c, s=s, lo=lo):
+                return f"d[{plus(flat_of(c, s.shape), lo)}]"
+            loop = self.looped(target, s.flow, s.shape) if s.shape else None
+            out += loop if loop is not None else self.unrolled(target, s.flow, s.shape)
         return out
 
     def register_lines(self) -> tuple[list[str], list[str]]:
@@ -262,14 +138,62 @@ class NumbaPrinter:
         first = self.a.reg_offsets[0][0] if self.a.reg_offsets else 0
         for r, (lo, hi) in zip(self.ir.registers, self.a.reg_offsets):
             size = (hi - lo) // r.length
-            for cell in _cells(r.shape):
-                f = flat_index(cell, r.shape)
-                take.append(f"u[{lo - first + f}] = {self.expr(r.update, cell)}")
-            for row in range(lo + size, hi):
-                take.append(f"u[{row - first}] = x[{row - size}]")
+
+            def target(c, r=r, lo=lo):
+                return f"u[{plus(flat_of(c, r.shape), lo - first)}]"
+            loop = self.looped(target, r.update, r.shape) if r.shape else None
+            take += loop if loop is not None else self.unrolled(target, r.update, r.shape)
+            if hi > lo + size:
+                take += [f"for j in range({lo + size}, {hi}):", f"    u[j - {first}] = x[j - {size}]"]
         if take:
             commit = [f"for j in range({first}, {self.a.n_state}):", f"    y[j] = u[j - {first}]"]
         return take, commit
+
+    def cells_lines(self, target, e, shape) -> list[str]:
+        loop = self.looped(target, e, shape) if shape else None
+        return loop if loop is not None else self.unrolled(target, e, shape)
+
+    def init_lines(self) -> list[str]:
+        """The initial values, in the kernel (a prepared runner's calls skip the numpy init): every
+        state and register into ``x``, INITIAL values and auxiliaries of constants into
+        their ``w`` rows, dynamic auxiliaries into their locals."""
+        ir, a = self.ir, self.a
+        out: list[str] = []
+        for kind, k in a.init_order:
+            if kind == "v":
+                if self.vars[k].kind not in ("const", "lookup"):
+                    out += self.var_lines(k, "init")
+            elif kind == "s":
+                s, lo = ir.states[k], a.offsets[k][0]
+                out += self.cells_lines(lambda c, s=s, lo=lo: f"x[{plus(flat_of(c, s.shape), lo)}]", s.init, s.shape)
+            elif kind == "r":
+                r, lo = ir.registers[k], a.reg_offsets[k][0]
+                size = int(np.prod(r.shape)) if r.shape else 1
+                for slot in range(r.length):
+                    out += self.cells_lines(
+                        lambda c, r=r, o=lo + slot * size: f"x[{plus(flat_of(c, r.shape), o)}]", r.init, r.shape)
+            else:
+                i = ir.initials[k]
+                base = self.row_block("initial", k, int(np.prod(i.shape)) if i.shape else 1)
+                out += self.cells_lines(lambda c, i=i, b=base: f"w[{plus(flat_of(c, i.shape), b)}]", i.expr, i.shape)
+        return out
+
+    def save_lines(self) -> tuple[list[str], list]:
+        """Copies of every cell into ``vals`` (a loop per subscripted variable), and their order."""
+        cells: list[tuple[int, int]] = []
+        writes: list[str] = []
+        for var in self.ir.vars:
+            if var.kind == "lookup":
+                continue
+            size = int(np.prod(var.shape)) if var.shape else 1
+            base = len(cells)
+            if size > 1:
+                j = self.begin_statement(1)[0]
+                writes += [f"for {j} in range({size}):", f"    vals[{base} + {j}] = {self.var_name(var.idx, j)}"]
+            else:
+                writes.append(f"vals[{base}] = {self.var_name(var.idx, 0)}")
+            cells += [(var.idx, f) for f in range(size)]
+        return writes, cells
 
     def plan(self) -> FusedPlan:
         ir, a = self.ir, self.a
@@ -284,20 +208,28 @@ class NumbaPrinter:
         for s, (lo, hi) in zip(ir.states, a.offsets):
             if s.non_negative:
                 clip += [f"for j in range({lo}, {hi}):", "    y[j] = rtf.fmax(y[j], 0.0)"]
-        cells: list[tuple[int, int]] = []
-        writes: list[str] = []
-        for var in ir.vars:
-            if var.kind == "lookup":
-                continue
-            for f in range(int(np.prod(var.shape)) if var.shape else 1):
-                writes.append(f"vals[{len(cells)}] = {self.var_name(var.idx, f)}")
-                cells.append((var.idx, f))
         take, commit = self.register_lines()
-        src = assemble(self.header, a.n_state, len(self.table_list), slow, body + _under_stage0(take),
-                       clip + commit, writes)
+        writes, cells = self.save_lines()
+        size = self.printed  # what ``member`` costs to compile; ``initial`` compiles only when prepared
+        init = self.init_lines()
+        arrays = [(f"v{v.idx}", int(np.prod(v.shape))) for v in ir.vars
+                  if v.dims and v.kind != "const" and v.idx in a.dynamic]
+        src = assemble(self.header, a.n_state, self.table_heads(), arrays, len(cells),
+                       (init, slow, body + _under_stage0(take), clip + commit, writes))
         check_source(src)
         rows = sorted(self.rows, key=lambda k: self.rows[k])
-        return FusedPlan(source=src, n_state=a.n_state, rows=rows, tables=list(self.table_list), cells=cells)
+        return FusedPlan(source=src, n_state=a.n_state, rows=rows, tables=list(self.table_list), cells=cells,
+                         size=size)
+
+
+def _affine_cells(pairs, n: int) -> int | None:
+    """The first variable cell when a piece fills consecutive cells in order, else None."""
+    if pairs is None:
+        return 0
+    if len(pairs) != n or not pairs:
+        return None
+    d0 = pairs[0][1]
+    return d0 if all(src == k and dst == d0 + k for k, (src, dst) in enumerate(pairs)) else None
 
 
 def _under_stage0(lines: list[str]) -> list[str]:
@@ -305,7 +237,15 @@ def _under_stage0(lines: list[str]) -> list[str]:
 
 
 def _static_order(ir: ModelIR, static: list[int]) -> list[int]:
-    deps = {i: {j for k, j in refs_of(ir, i) if k == "v" and j in static} for i in static}
+    from ..ir.analysis import refs
+
+    by_idx = {v.idx: v for v in ir.vars}
+
+    def refs_of(i):
+        var = by_idx[i]
+        return set().union(*(refs(p.run) for p in var.pieces)) if var.pieces else set()
+
+    deps = {i: {j for k, j in refs_of(i) if k == "v" and j in static} for i in static}
     order, done = [], set()
 
     def visit(i, stack=()):
@@ -320,11 +260,6 @@ def _static_order(ir: ModelIR, static: list[int]) -> list[int]:
     for i in sorted(static):
         visit(i)
     return order
-
-
-def refs_of(ir: ModelIR, idx: int) -> set:
-    var = next(v for v in ir.vars if v.idx == idx)
-    return set().union(*(refs(p.run) for p in var.pieces)) if var.pieces else set()
 
 
 def print_numba(ir: ModelIR, analysis: Analysis, header: str) -> FusedPlan:
