@@ -240,7 +240,7 @@ def test_exercise_and_assumption_files_are_validated(sim, tmp_path):
 def test_submissions_persist_across_app_instances(sim, tmp_path):
     data = tmp_path / "innosim-data"
     first = make_client(sim, data)
-    state = {"levers": {"platform_fdi": {"value": 80}}}
+    state = {"levers": {"platform_fdi": {"value": 90}}}
     r = first.post("/api/submissions", json={"team": "  Team 西湖 ", "name": "finance push", "state": state,
                                              "exercise": "exports_per_yuan"})
     assert r.status_code == 201, r.text

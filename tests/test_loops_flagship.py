@@ -1,6 +1,6 @@
 """The flagship's documented feedback loops are all found in its structure, with their polarity.
 
-The list is read from the documentation (models/README.md, else the model's own documentation
+The list is read from the documentation (models/README.md and the model's own documentation
 file named in its model.toml), never written here.
 """
 from __future__ import annotations
@@ -14,11 +14,8 @@ from tests.conftest import FLAGSHIP, ROOT, model_info
 
 
 def _documented():
-    readme = documented_loops(ROOT / "models" / "README.md")
-    if readme:
-        return readme
-    info = model_info(FLAGSHIP)
-    return documented_loops(info.documentation)
+    """The loop tables of models/README.md and of the model's own documentation file."""
+    return documented_loops(ROOT / "models" / "README.md") + documented_loops(model_info(FLAGSHIP).documentation)
 
 
 @pytest.fixture(scope="module")

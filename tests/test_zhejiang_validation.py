@@ -175,6 +175,22 @@ def test_every_reference_key_is_listed():
     assert used and not used - listed, sorted(used - listed)
 
 
+
+
+def test_every_reference_key_in_the_project_is_listed():
+    """Every [ref:key] in documentation, models, their data and the code resolves to docs/references.md."""
+    listed = set(re.findall(r"^\| `([a-z0-9_]+)` \|", (ROOT / "docs" / "references.md").read_text(encoding="utf-8"), re.M))
+    missing = {}
+    patterns = ("docs/*.md", "models/*.md", "models/*.mdl", "models/*/*.toml", "models/*/*.csv",
+                "models/*/scenarios/*.toml", "simulator/**/*.py", "policies/*.py", "dashboard/*.py")
+    for pattern in patterns:
+        for path in ROOT.glob(pattern):
+            for key in re.findall(r"\[ref:([a-z0-9_]+)", path.read_text(encoding="utf-8")):
+                if key not in listed and key not in ("key", "k"):  # the placeholder of the syntax's description
+                    missing.setdefault(key, path.relative_to(ROOT).as_posix())
+    assert not missing, missing
+
+
 def test_no_internal_file_names_in_user_text():
     for path in [MODEL, ROOT / "docs" / "levers-evidence.md", ROOT / "models" / "zhejiang_innovation_openness.md",
                  SETUP.parent / "levers.toml", SETUP.parent / "uncertainties.toml"]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 STOP = frozenset({"the", "of", "and", "a", "an", "to", "towards", "at", "by", "in", "on", "its", "less", "fewer",
                   "more", "own", "two", "way", "with", "for"})
-MINUS = {"−": "-", "–": "-", "—": "-", "-": "-", "+": "+"}
+MINUS = {"−": "-", "–": "-", "—": "-", "-": "-", "+": "+", "?": "?"}  # "?": the sign depends on the state
 
 
 @dataclass(frozen=True)
