@@ -16,10 +16,12 @@ lookups and time series are inputs, not code. Kernels live in the model's
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +43,9 @@ PARALLEL_MIN_MEMBERS = 16  # below this, thread start-up costs more than it save
 AUTO_MIN_SECONDS = 0.05
 AUTO_MAX_KERNEL_SIZE = 6000
 MAX_KERNEL_SIZE = 50_000
+# LLVM's memory while compiling grows with the number of loops of one function: the SDXorg
+# vector_select sample prints 3 060 small loops and took more than 20 GB; the flagship prints 150
+MAX_KERNEL_LOOPS = 1000
 AUTO_COMPILE_SECONDS = 60.0
 NUMPY_SECONDS_PER_NODE = 0.6e-6  # numpy's cost of one IR node per derivative evaluation (any size)
 COMPILE_SECONDS_PER_NODE = 0.02  # numba's compile time per printed IR node (the flagship, one quiet core)
@@ -199,6 +204,11 @@ class Kernel:
     origin: str = ""  # where the module came from: memory | disk | uncached
     compile_seconds: dict = field(default_factory=dict)  # driver -> seconds of its first compile/load
     last_seconds: float = 0.0  # time spent inside the compiled loop by the last call
+
+    @cached_property
+    def loops(self) -> int:
+        """Loops in the source (what LLVM's compile memory grows with)."""
+        return len(re.findall(r"^\s*for ", self.plan.source, re.M))
 
     def _driver(self, cache, parallel: bool, args, limit: float | None):
         name = "run_parallel" if parallel else "run_serial"
@@ -375,6 +385,10 @@ def select(model, prog, variant, method: str, opts, nsteps: int):
                 kernel = f"kernel generation failed ({type(exc).__name__}: {exc})"
         model._fused[kkey] = kernel
     if not isinstance(kernel, str):
+        loops = kernel.loops
+        if loops > MAX_KERNEL_LOOPS:
+            return None, (f"numpy (fused backend: a kernel of {loops:,} loops is too large: compiling it would "
+                          f"need more memory than a machine has; the engine compiles at most {MAX_KERNEL_LOOPS:,})")
         size = kernel.plan.size
         if size > MAX_KERNEL_SIZE or (opts.backend == "auto" and size > AUTO_MAX_KERNEL_SIZE):
             why = "compiling it would take minutes; backend='numba' forces it" if size <= MAX_KERNEL_SIZE \
