@@ -37,7 +37,7 @@ class PreparedRun:
         self.method = method
         self.options = options or RunOptions()
         self.outputs = None if outputs is None else list(outputs)
-        self._fast = None
+        self._fast: bool | None = None
         self.why = ""
         base = model.run(None, method=method, options=_numba(self.options), outputs=self.outputs)
         self.backend = str(base.metadata.get("backend", ""))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from . import scores as sc
 from .graph import Node, Structure, build
 from .partial import Evaluators
 from .trajectory import Trajectory, trajectory
+
+if TYPE_CHECKING:
+    from .annotations import Documented
 
 SEARCH_MEMBERS = 8  # members of an ensemble the strongest-path search looks at
 
@@ -68,7 +72,7 @@ def _polarity(signs: list[str]) -> str:
 
 def find_loops(model: Model, params: dict | None = None, *, method: str = "euler",
                options: RunOptions | None = None, max_loops: int = cycles.MAX_LOOPS,
-               names: dict | None = None) -> LoopSet:
+               names: list[Documented] | None = None) -> LoopSet:
     """The feedback loops of ``model`` with their polarities.
 
     Every elementary cycle when there are at most ``max_loops``; else the strongest-path search
@@ -165,7 +169,7 @@ class LoopScores:
         top = np.abs(rel).argmax(axis=0) if ids else None  # (time, member)
         rows = []
         for k, t in enumerate(self.times):
-            if not ids:  # a model without feedback loops
+            if top is None:  # a model without feedback loops
                 rows.append({"time": t, "loop": "", "polarity": "", "name": "", "share": 0.0,
                              "relative_p05": 0.0, "relative_p50": 0.0, "relative_p95": 0.0})
                 continue

@@ -140,11 +140,19 @@ def apply_names(loopset, documented: list[Documented]):
             top[m.group(1)] = max(top.get(m.group(1), 0), int(m.group(2)))
     loops = []
     for lp in loopset.loops:
-        doc = named.get(id(lp))
-        if doc is not None:
-            loops.append(dataclasses.replace(lp, id=doc.id, name=doc.name))
+        known = named.get(id(lp))
+        if known is not None:
+            loops.append(dataclasses.replace(lp, id=known.id, name=known.name))
             continue
-        letter = re.match(r"[A-Za-z]+", lp.id).group(0)
+        letter = _letter(lp.id)
         top[letter] = top.get(letter, 0) + 1
         loops.append(dataclasses.replace(lp, id=f"{letter}{top[letter]}"))
     return dataclasses.replace(loopset, loops=loops)
+
+
+def _letter(loop_id: str) -> str:
+    """The letters a loop id starts with (``R`` of ``R12``)."""
+    m = re.match(r"[A-Za-z]+", loop_id)
+    if m is None:
+        raise ValueError(f"loop id {loop_id!r} does not start with a letter")
+    return m.group(0)

@@ -50,10 +50,15 @@ def strongest(structure: Structure, links: list[tuple[Node, Node]], scores: np.n
             w = mag[:, k, member]
             if not np.any(w > 0):
                 continue
-            ordered = {a: sorted(bs, key=lambda b, a=a: -w[row[(a, b)]]) for a, bs in out_edges.items()}
+            ordered = {a: _heaviest_first(a, bs, w, row) for a, bs in out_edges.items()}
             for target in stocks:
                 _search(target, ordered, w, row, found)
     return sorted(found, key=lambda c: (len(c), c))
+
+
+def _heaviest_first(a: Node, targets: list[Node], w: np.ndarray, row: dict) -> list[Node]:
+    """``a``'s link targets, the link of largest score first."""
+    return sorted(targets, key=lambda b: -w[row[(a, b)]])
 
 
 def _search(target: Node, ordered: dict, w: np.ndarray, row: dict, found: set) -> None:

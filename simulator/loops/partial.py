@@ -13,6 +13,7 @@ starts at each saved time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class Evaluators:
             head = [f"{name} = E[{name!r}]" for name in _names_read(exprs)]
             lines += [f"def {fname}(t, E, P, S, C):"] + ["    " + ln for ln in head + body]
             self.targets[n] = fname
-        ns = dict(printer.ns)
+        ns: dict[str, Any] = dict(printer.ns)  # exec fills it with the functions below
         ns.setdefault("rt", rt)
         # engine-made text: the printer's identifiers and namespace constants only
         exec(compile("\n".join(lines) + "\n", "<innosim loop scores>", "exec"), ns)  # noqa: S102

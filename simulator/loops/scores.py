@@ -68,7 +68,7 @@ def link_scores(ev: Evaluators, traj: Trajectory, links: list[tuple[Node, Node]]
                     mix.update({n: new[n] for n in names})
                     dxz = _cells(ev(z, t, mix, traj.point), m) - z0
                     dx = _total(np.asarray(new[names[0]]) - np.asarray(old[names[0]]), m)
-                    sign = {"+": 1.0, "-": -1.0}.get(polarity.get(links[i]))
+                    sign = {"+": 1.0, "-": -1.0}.get(polarity.get(links[i], ""))
                     if sign is None:
                         sign = np.sign(dxz.sum(axis=0)) * np.sign(dx)
                     s = np.abs(dxz).sum(axis=0) / dz * sign

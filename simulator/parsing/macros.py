@@ -95,8 +95,8 @@ def expand_macros(path: Path, equations: str) -> Expansion:
     x = _Expander(path, macros, lines, _main_names(equations, regions))
     edits: list[tuple[int, int, str]] = [(a, b, "\n" * equations.count("\n", a, b)) for a, b in regions]
     for lo, hi in _outside(regions, equations):
-        for b in blocks(equations, lo, hi):
-            edit = x.rewrite_equation(equations, b)
+        for block in blocks(equations, lo, hi):
+            edit = x.rewrite_equation(equations, block)
             if edit is not None:
                 edits.append(edit)
     edits.sort()
@@ -111,9 +111,9 @@ def expand_macros(path: Path, equations: str) -> Expansion:
         body += "\n"
     origin = list(range(1, body.count("\n") + 1))
     extra = []
-    for text, lines in x.generated:
+    for text, text_lines in x.generated:
         extra.append(text)
-        origin.extend(lines)
+        origin.extend(text_lines)
     out = _as_text(body + "".join(extra))
     origin.append(origin[-1] if origin else 1)
     return Expansion(out, origin, x.count)

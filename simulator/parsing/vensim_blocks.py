@@ -40,7 +40,7 @@ class Block:
 def blocks(text: str, pos: int, end: int) -> Iterator[Block]:
     """The blocks of ``text[pos:end]``; an unterminated last block is left to pysd's checks."""
     while pos < end:
-        pos = BLANK.match(text, pos, end).end()
+        pos = skip_blank(text, pos, end)
         if pos >= end:
             return
         field, k, eq_end = 0, pos, -1
@@ -66,8 +66,12 @@ def blocks(text: str, pos: int, end: int) -> Iterator[Block]:
         pos = k + 1
 
 
-def skip_blank(text: str, pos: int) -> int:
-    return BLANK.match(text, pos).end()
+def skip_blank(text: str, pos: int, end: int | None = None) -> int:
+    """Position after the blanks at ``pos`` (``text[:end]`` only, when ``end`` is given)."""
+    m = BLANK.match(text, pos, len(text) if end is None else end)
+    if m is None:  # BLANK matches the empty string, so this is a bug
+        raise AssertionError(f"BLANK did not match at {pos}")
+    return m.end()
 
 
 def bracket_end(text: str, pos: int, opening: str = "(", closing: str = ")") -> int:

@@ -112,7 +112,7 @@ def _element_tables(path: Path, node, variables) -> None:
         gf.set("name", table)
         variables.append(gf)
         if eqn is None:
-            eqn = copy.deepcopy(shared)
+            eqn = copy.deepcopy(source)  # the variable's shared equation
             e.insert(0, eqn)
         eqn.text = f'"{table}"({source.text.strip()})'
     if shared is not None:

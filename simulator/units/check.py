@@ -24,9 +24,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .parse import UnitsError, UnitSystem
 from .render import render
+
+if TYPE_CHECKING:
+    from ..loader import Element
 
 __all__ = ["UnitIssue", "Checker"]
 
@@ -67,9 +71,16 @@ class Checker:
         self.issues: list[UnitIssue] = []
         self._declared: dict[str, object] = {}
         self._names = {k: el.name for k, el in source.elements.items()}
-        self._el = None
-        self._line = None
+        self._el: Element | None = None
+        self._line: int | None = None
         self.time_unit = self._time_unit()
+
+    @property
+    def _element(self) -> Element:
+        """The element being checked (set by :meth:`run`)."""
+        if self._el is None:
+            raise RuntimeError("units check: no element is being checked (call run())")
+        return self._el
 
     # ------------------------------------------------------------------ entry
     def run(self) -> list[UnitIssue]:
@@ -86,7 +97,7 @@ class Checker:
     def _component(self, ast, declared) -> None:
         kind = type(ast).__name__
         if declared is None:
-            if not self._el.is_control:
+            if not self._element.is_control:
                 self._warn("no units declared")
             return
         if kind == "IntegStructure":
@@ -177,7 +188,7 @@ class Checker:
         fn = ast.function
         name = getattr(fn, "reference", None)
         args = list(ast.arguments)
-        if name in self.source.elements:   # a lookup (or a variable called like one)
+        if name is not None and name in self.source.elements:   # a lookup (or a variable called like one)
             for a in args:
                 self.infer(a)
             return self.declared(name)
@@ -321,7 +332,7 @@ class Checker:
         if not self._known(found) or self.units.same(found, declared):
             return
         scale = " (same dimension, different scale)" if self.units.same_dimension(found, declared) else ""
-        self.issues.append(UnitIssue("error", self._el.name, self._line,
+        self.issues.append(UnitIssue("error", self._element.name, self._line,
                                      f"{what} has units {self.units.format(found)}, declared "
                                      f"{self.units.format(declared)}{scale}", self._render(ast),
                                      self.units.format(declared), self.units.format(found)))
@@ -333,12 +344,12 @@ class Checker:
     def _error(self, message, a, b) -> None:
         fa, fb = self.units.format(a), self.units.format(b)
         scale = ", same dimension, different scale" if self.units.same_dimension(a, b) else ""
-        self.issues.append(UnitIssue("error", self._el.name, self._line,
+        self.issues.append(UnitIssue("error", self._element.name, self._line,
                                      f"{message} ({fa} vs {fb}{scale})", "", fb, fa))
 
     def _warn(self, message) -> None:
-        if not any(i.variable == self._el.name and i.message == message for i in self.issues):
-            self.issues.append(UnitIssue("warning", self._el.name, self._line, message))
+        if not any(i.variable == self._element.name and i.message == message for i in self.issues):
+            self.issues.append(UnitIssue("warning", self._element.name, self._line, message))
 
 
 def _number(ast):

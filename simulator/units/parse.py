@@ -86,7 +86,8 @@ class UnitSystem:
         return q
 
     def _tokens(self, text: str) -> list[tuple[str, str]]:
-        out, pos = [], 0
+        out: list[tuple[str, str]] = []
+        pos = 0
         while pos < len(text):
             m = _TOKEN.match(text, pos)
             if not m or m.end() == pos:
@@ -94,6 +95,8 @@ class UnitSystem:
                     raise UnitsError(f"units {text!r}: cannot read from column {pos + 1}")
                 break
             kind = m.lastgroup
+            if kind is None:  # every alternative of _TOKEN is a named group, so this is a bug
+                raise AssertionError(f"units {text!r}: token without a kind at column {pos + 1}")
             value = m.group(kind).strip()
             if value:
                 out.append((kind, value))
@@ -143,7 +146,8 @@ class UnitSystem:
 
     def format(self, q) -> str:
         """A quantity written back in the model's own names (``亿元/(enterprises*Year)``)."""
-        num, den = [], []
+        num: list[str] = []
+        den: list[str] = []
         for name, exp in sorted(q.unit_items()):
             shown = self._display.get(name, name.capitalize() if name in TIME_WORDS.values() else name)
             power = abs(exp)
