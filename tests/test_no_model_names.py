@@ -31,7 +31,7 @@ GENERIC = ("simulator", "policies", "sensitivity", "optimise", "dashboard", "inn
 SUFFIXES = {".py", ".js", ".html", ".css", ".toml", ".md", ".txt", ".json"}
 CONTROL = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER", "Time"}
 RESERVED_SCENARIOS = {"baseline"}
-CONVENTIONS = {"levers.toml", "scenarios", "problems", "uncertainties.toml", "exercises.toml", "assumptions.toml",
+CONVENTIONS = {"levers.toml", "units.toml", "scenarios", "problems", "uncertainties.toml", "exercises.toml", "assumptions.toml",
                "model.toml", "calibration_setup.toml", "calibration.toml", "calibration_holdout.toml",
                "targets.csv", "calibration.png", "validation.png"}
 MIN_LENGTH = 4

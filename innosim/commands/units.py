@@ -3,7 +3,7 @@
 A model explains the findings it keeps in ``units.toml`` in its data folder::
 
     [[accept]]
-    variable = "GDP Projection Index"
+    variable = "Growth Index"
     reason = "LN(1 + g) converts an annual growth rate to a continuous one per Year"
 
 Exit code 0 when no unexplained unit error remains, 1 when some do (like ``conformance`` with
