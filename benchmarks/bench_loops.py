@@ -1,6 +1,7 @@
 """Loops that Matter over a large ensemble of the default model, streamed in chunks of members.
 
-    python benchmarks/bench_loops.py [--members 10000] [--chunk 5000] [--workers 1] [--backend numpy] [--model NAME]
+    python benchmarks/bench_loops.py [--members 10000] [--chunk 5000] [--workers 1] [--float32] [--backend numpy]
+        [--model NAME]
 
 Finds the loops once (baseline run), then for each chunk of members drawn from the model's
 uncertainty file: the run (states at save times), the link and loop scores, and what is kept
@@ -48,7 +49,7 @@ def _chunk(bounds: tuple[int, int]):
     a, ca = time.perf_counter(), time.process_time()
     traj = loops.trajectory(sh["model"], params, options=RunOptions(backend=sh["backend"]))
     b, cb = time.perf_counter(), time.process_time()
-    res = loops.score_trajectory(traj, sh["found"])
+    res = loops.score_trajectory(traj, sh["found"], dtype=sh["dtype"])
     c, cc = time.perf_counter(), time.process_time()
     dom = np.abs(res.relative).argmax(axis=0).astype(np.int32)
     kept = res.relative[sh["keep"]].astype(np.float32)
@@ -71,6 +72,7 @@ def main(argv=None) -> int:
                    help="engine backend of the runs (numpy: one vectorised run per chunk, the faster for "
                         "thousands of members)")
     p.add_argument("--workers", type=int, default=1, help="chunks scored at once in forked processes")
+    p.add_argument("--float32", action="store_true", help="loop products in float32 (link scores stay float64)")
     p.add_argument("--model", default=None, help="registered model (default: the registry's default)")
     args = p.parse_args(argv)
     reg = load_registry()
@@ -86,7 +88,8 @@ def main(argv=None) -> int:
     n_t = len(base.times)
     dominant = np.empty((n_t, args.members), dtype=np.int32)
     kept = np.empty((KEEP, n_t, args.members), dtype=np.float32)
-    _SHARED.update(model=model, found=found, samples=samples, keep=keep, backend=args.backend)
+    _SHARED.update(model=model, found=found, samples=samples, keep=keep, backend=args.backend,
+                   dtype=np.float32 if args.float32 else np.float64)
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
     bounds = [(s, min(s + args.chunk, args.members)) for s in range(0, args.members, args.chunk)]

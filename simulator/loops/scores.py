@@ -134,7 +134,7 @@ def _probe(ev: Evaluators, traj: Trajectory, links, probe: float) -> list[tuple[
 
 def loop_scores(link_score: np.ndarray, loops: list[list[int]]) -> np.ndarray:
     """Products of link scores along each loop (lists of link rows): shape (loop, time, member)."""
-    out = np.ones((len(loops),) + link_score.shape[1:])
+    out = np.ones((len(loops),) + link_score.shape[1:], dtype=link_score.dtype)
     for j, rows in enumerate(loops):
         for i in rows:
             out[j] *= link_score[i]
