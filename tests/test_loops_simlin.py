@@ -26,7 +26,11 @@ def _ours_key(variables) -> frozenset:
 
 
 def _simlin_key(variables) -> frozenset:
-    return frozenset(normalize(v) for v in variables if not v.endswith("_net_flow"))
+    """Simlin works per subscript element and names the internal states of SMOOTH and DELAY
+    ("$⁚name⁚…"): a loop through ``x[ningbo]`` is our loop through ``x``, and the internals are
+    the variable itself."""
+    names = (v.split("[")[0] for v in variables if not v.startswith("$"))
+    return frozenset(normalize(v) for v in names if not v.endswith("_net_flow"))
 
 
 def compare(path) -> dict:
