@@ -172,3 +172,23 @@ Report = Level * 3
     assert found.loops == [] and found.frame().empty
     assert loops.dominant_loops(model, loopset=found).empty
     assert (loops.score_loops(model, found).dominant()["loop"] == "").all()
+
+
+def test_a_sum_over_elements_fed_back_to_every_element_scores_as_its_scalar_equivalent():
+    """Two identical regions, Capital' = 0.1 Capital - 0.07 (Capital[North] + Capital[South]): each
+    region decays at 0.1 - 2 * 0.07 = -0.04 a year, as does the scalar model of one region with
+    Total Capital = 2 * Capital. The balancing loop through the sum must dominate in both, with the
+    scalar model's scores: R 0.1 / (0.1 + 0.14) = 5/12, B -7/12. Scored per element (each element
+    loop through the sum crediting only its own element's share of the sum's change, as Simlin
+    does) the reinforcing loops would dominate, 0.1 / 0.34 against 0.07 / 0.34 each."""
+    rel = {}
+    for name in ("shared_sum_two_regions", "shared_sum_scalar"):
+        model = simulator.load(LOOPS / f"{name}.mdl")
+        found = loops.find_loops(model)
+        res = loops.score_loops(model, found)
+        rel[name] = {lp.polarity: res.relative[j, :, 0] for j, lp in enumerate(found.loops)}
+        assert sorted(rel[name]) == ["+", "-"]
+        assert np.allclose(rel[name]["+"], 5 / 12) and np.allclose(rel[name]["-"], -7 / 12)
+        assert set(res.dominant(member=0)["polarity"]) == {"-"}
+    capital = simulator.load(LOOPS / "shared_sum_two_regions.mdl").run()["Capital"]
+    assert np.all(np.diff(np.asarray(capital).reshape(len(capital), -1), axis=0) < 0)

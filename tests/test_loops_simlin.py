@@ -102,3 +102,21 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def test_simlin_splits_a_sum_fed_back_to_every_element():
+    """Documents why Simlin and this engine differ on the flagship from 2023: on two identical
+    regions whose retirement reads the sum of their capital, Simlin scores one loop per element and
+    credits each loop through the sum with its own element's share of the sum's change, so the
+    reinforcing loops (0.1 / 0.34 each) outweigh the balancing ones (0.07 / 0.34 each) though
+    capital decays at 4 % a year; on the scalar equivalent it agrees with this engine (R 5/12,
+    B -7/12, see tests/test_loops.py)."""
+    simlin = pytest.importorskip("simlin")
+
+    def scores(name):
+        run = simlin.load(str(MODELS / "loops" / f"{name}.mdl")).run(analyze_loops=True)
+        return sorted(round(float(np.asarray(lp.behavior_time_series, dtype=float)[-1]), 4) for lp in run.loops)
+
+    assert scores("shared_sum_scalar") == [round(-7 / 12, 4), round(5 / 12, 4)]
+    split = scores("shared_sum_two_regions")
+    assert split[0] == split[1] == round(-0.07 / 0.34, 4) and split[-1] == round(0.1 / 0.34, 4)
