@@ -26,10 +26,6 @@ OUT = [c for c in CASES if not read_scope(c[1])[0]]
 pytestmark = pytest.mark.skipif(not CASES, reason=f"{SDXORG} holds no cases")
 
 ENGINE_FAILURES = {
-    "samples/bpowers-hares_and_lynxes_modules": (
-        "the modules are flattened by the parsing layer (pysd then matches Stella's output, "
-        "tests/test_parsing_xmile.py), but the engine does not implement XMILE's PULSE (read by "
-        "pysd's translator as XPULSE TRAIN): UnsupportedFeatureError naming the line"),
     "tests/get_time_value": "GET TIME VALUE not implemented: UnsupportedFeatureError; pysd fails too (NotImplementedError: relativeto=1)",
     "tests/non_negative_flows": (
         "the file is not well-formed XML (the </flow> of 'if_else3' is missing): the loader refuses it "

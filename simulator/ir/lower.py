@@ -52,7 +52,7 @@ ARITH = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
 COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 3}
 UNSUPPORTED_STRUCTURES = {
-    "GameStructure": "GAME", "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
+    "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
     "ForecastStructure": "FORECAST",
     "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS", "GetDataStructure": "GET XLS/DIRECT DATA",
     "GetConstantsStructure": "GET XLS/DIRECT CONSTANTS", "DataStructure": "DATA",
@@ -201,8 +201,9 @@ class ExprLowerer:
             return Num(math.pi)
         low = [self.expr(a, ctx) for a in args]
         out = self.function(fname, low, ctx)
-        if fname in TIME_FUNCS and ctx.mode == "run":
-            self.m.switch_site(fname, low, ctx)
+        site = "pulse" if fname == "vensim_pulse" else fname  # Vensim's PULSE in an XMILE file
+        if site in TIME_FUNCS and ctx.mode == "run":
+            self.m.switch_site(site, low, ctx)
         return out
 
     def function(self, fname: str, a: list, ctx: Ctx) -> Expr:
@@ -215,7 +216,9 @@ class ExprLowerer:
             return Binary(BINARY_FUNCS[fname], a[0], a[1])
         simple: dict[str, tuple[int, Any]] = {"log": (2, vensim.log), "quantum": (2, vensim.quantum), "modulo": (2, vensim.modulo),
                   "xidz": (3, vensim.xidz), "zidz": (2, vensim.zidz), "if_then_else": (3, If),
-                  "step": (2, vensim.step), "pulse": (2, vensim.pulse), "pulse_train": (4, vensim.pulse_train)}
+                  "step": (2, vensim.step), "pulse": (2, vensim.pulse), "pulse_train": (4, vensim.pulse_train),
+                  "xpulse": (2, vensim.xmile_pulse), "xpulse_train": (3, vensim.xmile_pulse_train),
+                  "game": (1, vensim.game), "vensim_pulse": (2, vensim.pulse)}
         if fname in simple:
             n, fn = simple[fname]
             self.arity(fname, a, (n,), ctx)
@@ -373,6 +376,9 @@ class ExprLowerer:
 
     def _AllocateByPriorityStructure(self, node, ctx):
         return lower_allocate_by_priority(self, node, ctx)
+
+    def _GameStructure(self, node, ctx):
+        return vensim.game(self.expr(node.expression, ctx))
 
     def _InlineLookupsStructure(self, node, ctx):
         kind = getattr(node.lookups, "type", "interpolate") or "interpolate"

@@ -52,6 +52,12 @@ def log(x: Expr, base: Expr) -> Expr:
     return b("/", Unary("ln", x), Unary("ln", base))
 
 
+def game(x: Expr) -> Expr:
+    """GAME(x): x in a simulation (Vensim's reference); only an interactive game, which this
+    engine does not run, holds the value for the user to change."""
+    return x
+
+
 # ----------------------------------------------------------------------------- time functions
 def _after_half_step(threshold: Expr) -> Expr:
     # fixed step: a switch at t belongs to the step whose midpoint is past it (Vensim)
@@ -80,6 +86,24 @@ def pulse_train(start: Expr, interval: Expr, width: Expr, end: Expr) -> Expr:
     phase = If(b(">", interval, num(0.0)), b("mod", since, interval), since)
     active = b("and", b("<=", start, t), b("<", t, end))
     return b("and", active, b("<", phase, width))
+
+
+def xmile_pulse(start: Expr, magnitude: Expr) -> Expr:
+    """XMILE's PULSE(magnitude, first): magnitude / DT during the one TIME STEP at ``first``
+    (XMILE 1.0, 3.5.4: a pulse whose area is magnitude), 0 elsewhere. pysd's translator passes
+    (first, magnitude); the step is the one whose time lies in [first, first + DT/2)."""
+    return b("*", b("/", magnitude, TimeStep()), pulse(start, b("/", TimeStep(), num(2.0))))
+
+
+def xmile_pulse_train(start: Expr, interval: Expr, magnitude: Expr) -> Expr:
+    """XMILE's PULSE(magnitude, first, interval): the pulse of :func:`xmile_pulse` at first,
+    first + interval, first + 2 interval ...; a single pulse when interval <= 0 (XMILE 1.0)."""
+    t = ByClock(fixed=Time(), adaptive=SwitchTime())
+    half = b("/", TimeStep(), num(2.0))
+    since = b("+", b("-", t, start), ByClock(fixed=num(SMALL_VENSIM), adaptive=num(0.0)))
+    repeated = b("and", b("<=", start, t), b("<", b("mod", since, interval), half))
+    on = If(b(">", interval, num(0.0)), repeated, pulse(start, half))
+    return b("*", b("/", magnitude, TimeStep()), on)
 
 
 # ----------------------------------------------------------------------------- random

@@ -11,7 +11,10 @@ Each rewrite is one exporter habit, and keeps every element's line:
   scale, which Stella sometimes writes as 0..0);
 - an ``<aux>`` holding only a ``<gf>`` (a lookup table, as Vensim exports them): made a ``<gf>``;
 - ``<dt>TIME_STEP=0.25</dt>`` (Vensim): the number;
-- Vensim's SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I in an equation: XMILE's SMTH1 and SMTH3.
+- Vensim's SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I in an equation: XMILE's SMTH1 and SMTH3;
+- PULSE in a file whose ``<product>`` is Vensim: Vensim's PULSE(start, width) (Vensim exports
+  its equations as written), renamed ``VENSIM_PULSE`` so that pysd does not read it as XMILE's
+  PULSE(magnitude, first, interval).
 
 - a graphical function per array element (Stella; pysd would silently drop it): a lookup
   ``"var.element"`` per element, applied to the element's input.
@@ -36,6 +39,7 @@ _VARIABLES = ("aux", "flow", "stock")
 # Vensim writes its own names of XMILE's SMTH1/SMTH3 (same arguments, same order)
 _SMOOTHS = {"SMOOTH": "SMTH1", "SMOOTHI": "SMTH1", "SMOOTH3": "SMTH3", "SMOOTH3I": "SMTH3"}
 _VENSIM_SMOOTH = re.compile(r"(?<![\w.])(SMOOTH3I|SMOOTH3|SMOOTHI|SMOOTH)\s*\(", re.I)
+_PULSE = re.compile(r"(?<![\w.])PULSE\s*\(", re.I)
 _SPEC_NAME = re.compile(r"^\s*[A-Za-z_][\w ]*=(?!=)")  # Vensim writes <dt>TIME_STEP=0.25</dt>
 
 
@@ -55,12 +59,18 @@ def normalise_xmile(path: Path, root) -> None:
             if _local(c) in ("start", "stop", "dt") and c.text:
                 c.text = _SPEC_NAME.sub("", c.text)
     flatten_modules(path, root)
+    vensim = _written_by_vensim(root)
     for model in [c for c in root if _local(c) == "model"]:
         for variables in [c for c in model if _local(c) == "variables"]:
-            _normalise_variables(path, variables)
+            _normalise_variables(path, variables, vensim)
 
 
-def _normalise_variables(path: Path, variables) -> None:
+def _written_by_vensim(root) -> bool:
+    products = [p for h in root if _local(h) == "header" for p in h if _local(p) == "product"]
+    return any("vensim" in (p.text or "").lower() for p in products)
+
+
+def _normalise_variables(path: Path, variables, vensim: bool = False) -> None:
     nodes = [n for n in variables if _local(n) in _VARIABLES + ("gf",)]
     spaced = _spaced_names(n.get("name", "") for n in nodes)
     for n in nodes:
@@ -70,7 +80,8 @@ def _normalise_variables(path: Path, variables) -> None:
                 tag = _local(child)
                 if tag in _EXPRESSION_TAGS and child.text:
                     text = _respell(_COMMENT.sub(" ", child.text), spaced)
-                    child.text = _VENSIM_SMOOTH.sub(lambda m: _SMOOTHS[m.group(1).upper()] + "(", text)
+                    text = _VENSIM_SMOOTH.sub(lambda m: _SMOOTHS[m.group(1).upper()] + "(", text)
+                    child.text = _PULSE.sub("VENSIM_PULSE(", text) if vensim else text
                 elif tag == "gf":
                     _prefer_points(child)
         if _local(n) == "gf":
