@@ -19,11 +19,14 @@ pysd's, written here once:
   ago (a shift register of delay times) and the output divides by last step's delay time.
 * DELAY FIXED: a pipeline of round(delay time / TIME STEP) steps (at least 1), filled with the
   initial value; SAMPLE IF TRUE: one slot, replaced by the input at every step whose condition
-  holds; the value read is the input while the condition holds, the slot otherwise.
+  holds; the value read is the input while the condition holds, the slot otherwise. A condition
+  or input that names the variable itself (``low = SAMPLE IF TRUE(x < low, x, x)``, a running
+  minimum) reads the slot: Vensim computes SAMPLE IF TRUE like a level, so the name means the
+  value held so far, not the value being computed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 
 from ..errors import UnsupportedFeatureError
 from .dims import Ctx
@@ -36,6 +39,7 @@ from .nodes import (
     Initial,
     InitialRef,
     Num,
+    Ref,
     Register,
     State,
     StateRef,
@@ -178,7 +182,7 @@ def output(builder, rec: Stateful, ctx: Ctx) -> Expr:
         return DiscreteRef(rec.rid, rec.length - 1)
     if rec.kind == "sample":
         c = rec.ctx(ctx.mode)
-        return If(builder.lower.expr(rec.parts["cond"], c), builder.lower.expr(rec.parts["input"], c),
+        return If(_sample_part(builder, rec, "cond", c), _sample_part(builder, rec, "input", c),
                   DiscreteRef(rec.rid, 0))
     last = StateRef(rec.sids[-1])
     if rec.kind == "delay_n":
@@ -209,7 +213,8 @@ def lower_parts(builder, rec: Stateful) -> None:
     if rec.kind in ("delay_fixed", "sample"):
         update = part("input", run)
         if rec.kind == "sample":
-            update = If(part("cond", run), update, DiscreteRef(rec.rid, 0))
+            update = If(_sample_part(builder, rec, "cond", run), _sample_part(builder, rec, "input", run),
+                        DiscreteRef(rec.rid, 0))
         builder.set_register(Register(rid=rec.rid, owner=rec.owner, shape=shape, length=rec.length,
                                       init=part("init", init), update=update))
         return
@@ -260,3 +265,32 @@ def lower_parts(builder, rec: Stateful) -> None:
         # later stages start where the first does: read its initial value, computed once
         begin: Expr = first_init if i == 0 else StateRef(rec.sids[0])
         builder.set_state(State(sid=sid, owner=rec.owner, shape=shape, flow=flow, init=begin))
+
+
+def _sample_part(builder, rec: Stateful, role: str, ctx: Ctx) -> Expr:
+    """A SAMPLE IF TRUE argument in which the variable's own cell reads the held slot."""
+    expr = builder.lower.expr(rec.parts[role], ctx)
+    var = builder.by_idx.get(rec.owner)
+    if var is None:
+        return expr
+    own = Ref(var=var.idx, index=builder.dims.index(var.name, var.dims, None, ctx))
+    return _substitute(expr, own, DiscreteRef(rec.rid, 0))
+
+
+def _substitute(expr, old, new):
+    if expr == old:
+        return new
+    if not is_dataclass(expr) or isinstance(expr, type):
+        return expr
+    changes = {}
+    for f in fields(expr):
+        value = getattr(expr, f.name)
+        if is_dataclass(value):
+            out = _substitute(value, old, new)
+        elif isinstance(value, tuple) and any(is_dataclass(v) for v in value):
+            out = tuple(_substitute(v, old, new) for v in value)
+        else:
+            continue
+        if out is not value:
+            changes[f.name] = out
+    return replace(expr, **changes) if changes else expr
