@@ -55,6 +55,9 @@ class RunOptions:
     ``check_finite``: a NaN or infinity made by arithmetic raises :class:`NonFiniteError`
     (NaN that comes from Vensim's :NA: or missing values is data and is kept).
     ``max_steps`` bounds the TIME STEPs (and saved rows) of one run.
+    ``data``: data files (paths) giving the values of DATA variables that have no equation
+    (:mod:`simulator.datafiles`: Vensim's .dat, CSV, tab-separated, XLSX); without one such a
+    variable is missing data, :NA: at every time. A series given in ``params`` wins.
     """
 
     rtol: float = 1e-6
@@ -68,8 +71,11 @@ class RunOptions:
     check_finite: bool = True
     backend: str = "auto"
     max_steps: int = MAX_STEPS
+    data: tuple = ()
 
     def __post_init__(self):
+        if isinstance(self.data, (str, Path)) or not all(isinstance(f, (str, Path)) for f in self.data):
+            raise ParameterError(f"RunOptions.data must be a tuple of file paths, got {self.data!r}")
         if self.backend not in BACKENDS:
             raise ParameterError(f"RunOptions.backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         for name in ("rtol", "atol", "time_step", "saveper", "max_step", "max_steps"):
@@ -257,6 +263,11 @@ class Model:
         method = check_method(method)
         opts = options or RunOptions()
         req = resolve(self, params)
+        if opts.data:
+            from .datafiles import data_overrides
+
+            given = {i for i, _ in req.variant}
+            req.P.update({i: t for i, t in data_overrides(self, opts.data).items() if i not in given})
         prog = self._program(req.variant)
         m = req.members
         started = _time.perf_counter()

@@ -30,6 +30,9 @@ def add_commands(sub) -> None:
                    help="override TIME STEP (with euler/rk4 it must divide SAVEPER and the run's length)")
     r.add_argument("--final-time", type=year, default=None, help="override FINAL TIME")
     r.add_argument("--var", action="append", help="variable to keep (repeatable; default all)")
+    r.add_argument("--data", action="append", metavar="FILE",
+                   help="data file for the model's DATA variables without an equation: Vensim .dat, .csv, "
+                        ".tab or .xlsx (repeatable; a later file wins; without one they are :NA:)")
     r.add_argument("--out", default="out", help="output folder (default out/); the run's files are "
                    "listed in _COMPLETE.<run>.json, written last")
     r.set_defaults(func=cmd_run)
@@ -103,6 +106,8 @@ def cmd_run(args) -> int:
     if args.target is not None and not args.target.lower().endswith(MODEL_SUFFIXES):
         from .policy import cmd_run_scenario
 
+        if getattr(args, "data", None):
+            raise ParameterError("--data is for runs of a model file; give the model file as the argument")
         if args.model is None and args.target in load_registry().names:
             raise ParameterError(f"{args.target!r} is a registered model, not a scenario: run it with "
                                  f"innosim run --model {args.target}")
@@ -113,7 +118,7 @@ def cmd_run(args) -> int:
     info = chosen_model(args.target or args.model)
     model = load(info.path)
     check_run_options(model, args)
-    opts = RunOptions(time_step=args.time_step, final_time=args.final_time)
+    opts = RunOptions(time_step=args.time_step, final_time=args.final_time, data=tuple(args.data or ()))
     res = model.run(method=args.method, options=opts, outputs=args.var or None)
     df = res.to_frame()
     run = f"{safe_stem(Path(info.path).stem)}_{args.method}"

@@ -29,6 +29,7 @@ from .nodes import (
     NoiseSite,
     Num,
     Piece,
+    Ref,
     Register,
     State,
     SwitchSite,
@@ -316,10 +317,12 @@ class Builder:
             axes = self.dims.lhs_axes(comp.lhs)
             shape = tuple(len(a[1]) for a in axes)
             cells = self.dims.piece_cells(var.dims, var.shape, comp.lhs, comp.excepts)
-            if comp.is_data:
+            if comp.is_data and type(comp.ast).__name__ == "ReferenceStructure":
+                expr: Expr = self._data_alias(var, comp, axes, mode)
+            elif comp.is_data:
                 index = tuple(Axis(axis=p, elements=tuple(self.space.ranges[d].index(e) for e in axes[p][1]))
                               for p, d in enumerate(var.dims))
-                expr: Expr = Lookup(source=("var", var.idx), index=index, x=Time(), mode=mode)
+                expr = Lookup(source=("var", var.idx), index=index, x=Time(), mode=mode)
             elif _component_kind(comp) == "get_constants":
                 values = self.reader.constant_piece(var, comp, where)
                 expr = self.lower.array(values, Ctx(axes=axes, mode="run", owner=var.idx, owner_name=var.name)) \
@@ -328,6 +331,28 @@ class Builder:
                 expr = self.lower.expr(comp.ast, Ctx(axes=axes, mode="run", owner=var.idx, owner_name=var.name))
             pieces.append(Piece(shape=shape, run=expr, init=expr, cells=cells))
         return tuple(pieces)
+
+    def _data_alias(self, var: VarDecl, comp, axes, mode: str) -> Expr:
+        """``x := y`` with y a data variable: y's series read with x's keyword (x :RAW: := y gives
+        :NA: between y's points), following a chain of such names to the series."""
+        ctx = Ctx(axes=axes, mode="run", owner=var.idx, owner_name=var.name)
+        node, seen = comp.ast, {var.idx}
+        while True:
+            target = self.lookup_var(normalize(node.reference), ctx)
+            comps = target.element.components
+            if target.idx in seen or not all(c.is_data for c in comps):
+                raise UnsupportedFeatureError(f"{self.path}: variable {var.name!r} is a DATA equation naming "
+                                              f"{target.name!r}, which is not a data variable: not supported")
+            seen.add(target.idx)
+            if self.overrides.get(target.idx) is not None:  # replaced by a series for this run
+                return Ref(var=target.idx, index=self.dims.index(
+                    target.name, target.dims, node.subscripts.subscripts if node.subscripts else None, ctx))
+            if len(comps) == 1 and type(comps[0].ast).__name__ == "ReferenceStructure" and not target.dims:
+                node = comps[0].ast
+                continue
+            subs = node.subscripts.subscripts if node.subscripts is not None else None
+            index = self.dims.index(target.name, target.dims, subs, ctx) if target.dims else ()
+            return Lookup(source=("var", target.idx), index=index, x=Time(), mode=mode)
 
     def _pieces(self, var: VarDecl) -> tuple[Piece, ...]:
         if var.external:

@@ -111,9 +111,16 @@ class ExternalReader:
         cells: list[Table | None] = [None] * (int(np.prod(var.shape)) if var.shape else 1)
         for comp in comps:
             node = comp.ast
+            if type(node).__name__ == "DataStructure":
+                # no equation: the values come from a data file given to the run (RunOptions.data);
+                # without one, Vensim's missing data, :NA: at every time
+                self._fill_missing(cells, var, comp.lhs)
+                continue
+            if type(node).__name__ == "ReferenceStructure":
+                continue  # another data variable under this name: it reads that variable's series
             if type(node).__name__ != "GetDataStructure":
-                raise UnsupportedFeatureError(f"{where} is a DATA variable without GET ... DATA (its values "
-                                              "come from a data file given at run time), which is not supported")
+                raise UnsupportedFeatureError(f"{where} is a DATA equation computed from other values (:=), "
+                                              "which is not supported (a data variable named alone is)")
             here, final = self._coords(var.dims, comp.lhs)
             f = self.file(node.file, where)
             keyword = comp.data_keyword or None  # pysd fills missing values by the same rule
@@ -136,6 +143,13 @@ class ExternalReader:
             if per else np.zeros(1, dtype=int)
         for k, f in enumerate(flat):
             cells[int(f)] = Table(x=tuple(float(x) for x in xs), y=tuple(float(y) for y in values[:, k]))
+
+    def _fill_missing(self, cells, var, lhs) -> None:
+        per = [[self.space.ranges[var.dims[p]].index(e) for e in self.space.elements(n)] for p, n in enumerate(lhs)]
+        flat = np.arange(int(np.prod(var.shape)) if var.shape else 1).reshape(var.shape)[np.ix_(*per)].ravel() \
+            if per else np.zeros(1, dtype=int)
+        for f in flat:
+            cells[int(f)] = Table(x=(0.0,), y=(float("nan"),))
 
     @staticmethod
     def _complete(cells, where: str) -> list[Table]:
