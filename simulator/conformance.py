@@ -218,11 +218,26 @@ def read_scope(folder: Path) -> tuple[bool, str]:
 
 
 # ---------------------------------------------------------------------------- running engines
+def case_data_files(folder: Path) -> tuple[str, ...]:
+    """Data files a case's model reads at run time (``data = [...]`` of its cases.toml entry,
+    relative to the case folder): Vensim's DATA variables without an equation."""
+    for parent in [folder, *folder.parents]:
+        manifest = parent / "cases.toml"
+        if manifest.is_file():
+            with open(manifest, "rb") as fh:
+                case = tomllib.load(fh).get("cases", {}).get(folder.relative_to(parent).as_posix())
+            if case is not None:
+                return tuple(str(folder / f) for f in case.get("data", ()))
+    return ()
+
+
 def run_engine(model_path: Path, backend: str = "numpy") -> pd.DataFrame:
-    """The engine's Euler run at the model's own TIME STEP and SAVEPER, as a frame."""
+    """The engine's Euler run at the model's own TIME STEP and SAVEPER, as a frame (with the
+    case's data files, :func:`case_data_files`)."""
     from .model import RunOptions, load
 
-    return load(model_path).run(method="euler", options=RunOptions(backend=backend)).to_frame()
+    opts = RunOptions(backend=backend, data=case_data_files(Path(model_path).parent))
+    return load(model_path).run(method="euler", options=opts).to_frame()
 
 
 def pysd_model(model_path: Path, workdir: Path):

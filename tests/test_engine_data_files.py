@@ -129,3 +129,14 @@ def test_data_file_on_the_compiled_backend(model, tmp_path):
     f = res.to_frame()
     np.testing.assert_allclose(f["demand"], np.interp(f.index.to_numpy(), [0, 4, 8], [10, 30, 20]), rtol=1e-12)
     assert f["raw demand"][~np.isin(f.index, [0, 4, 8])].isna().all() and (f["price[b]"] == 5).all()
+
+
+def test_missing_data_tests_equal_to_na(load_mdl, tmp_path):
+    # Vensim's reference: :NA: can be used to test for the existence of data (x = :NA:)
+    m = load_mdl(DATA_MODEL + eq("has point", "IF THEN ELSE(raw demand = :NA:, 0, 1)")
+                 + eq("no point", "IF THEN ELSE(:NA: <> raw demand, 0, 1)"), final_time=10, time_step=0.5, saveper=0.5)
+    dat = tmp_path / "d.dat"
+    dat.write_text("demand\n0 10\n4 30\n8 20\n", encoding="utf-8")
+    f = _run(m, dat)
+    np.testing.assert_array_equal(f["has point"], np.isin(f.index, [0, 4, 8]).astype(float))
+    np.testing.assert_array_equal(f["no point"], 1.0 - f["has point"])

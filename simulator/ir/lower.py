@@ -20,9 +20,11 @@ from .nodes import Axis as AxisIndex
 from .nodes import (
     AxisValue,
     Binary,
+    Bound,
     Cells,
     Expr,
     If,
+    Let,
     Lookup,
     Noise,
     Num,
@@ -118,6 +120,11 @@ class ExprLowerer:
         ops, args = list(node.operators), list(node.arguments)
         if ops == [":NOT:"]:
             return Unary("not", self.expr(args[0], ctx))
+        if len(ops) == 1 and ops[0] in ("=", "<>") and any(_is_na(a) for a in args):
+            # Vensim's documented test for missing data: x = :NA: (NaN here, which equals nothing)
+            x = self.expr(args[1] if _is_na(args[0]) else args[0], ctx)
+            missing = Let(x, Binary("!=", Bound(), Bound()))
+            return missing if ops[0] == "=" else Unary("not", missing)
         if all(o in COMPARE for o in ops):
             out = self.expr(args[0], ctx)
             for op, a in zip(ops, args[1:]):
@@ -417,6 +424,10 @@ class ExprLowerer:
 
     def _InitialStructure(self, node, ctx):
         return self.m.stateful(node, ctx, "initial", 0)
+
+
+def _is_na(node) -> bool:
+    return isinstance(node, NUMBER_TYPES) and node != node
 
 
 def _is_reference(node) -> bool:
