@@ -106,7 +106,7 @@ def test_cli_goes_on_past_unsupported_and_differing_cases(tmp_path, capsys):
     the batch goes on, and differences give exit status 1."""
     import shutil
 
-    shutil.copytree(VENDORED / "tests" / "game", tmp_path / "game")   # GAME: out of scope
+    shutil.copytree(VENDORED / "tests" / "forecast", tmp_path / "forecast")   # FORECAST: out of scope
     shutil.copytree(VENDORED / "samples" / "teacup", tmp_path / "teacup")
     bad = tmp_path / "teacup_changed"
     shutil.copytree(VENDORED / "samples" / "teacup", bad)
@@ -121,7 +121,7 @@ def test_cli_goes_on_past_unsupported_and_differing_cases(tmp_path, capsys):
     assert rc == 1
     assert len(out) == 4, out
     by_case = {line.split()[1].split("/")[-2]: line for line in out[:-1]}
-    assert by_case["game"].startswith("unsupported") and "not supported by this engine" in by_case["game"]
-    assert "GAME" in by_case["game"] and "Traceback" not in "\n".join(out)
+    assert by_case["forecast"].startswith("unsupported") and "not supported by this engine" in by_case["forecast"]
+    assert "FORECAST" in by_case["forecast"] and "Traceback" not in "\n".join(out)
     assert by_case["teacup"].startswith("match")
     assert by_case["teacup_changed"].startswith("differ") and "Teacup Temperature" in by_case["teacup_changed"]

@@ -19,7 +19,6 @@ def load_error(write_mdl, body, exc=simulator.ModelLoadError, **ctl):
 # ---------------------------------------------------------------------- unsupported features
 @pytest.mark.parametrize("expr,function", [
     ("GET TIME VALUE(0, 0, 0)", "GET TIME VALUE"),
-    ("GAME(inp)", "GAME"),
     ("FORECAST(inp, 2, 1)", "FORECAST"),
 ])
 def test_unsupported_function_names_function_variable_and_file(write_mdl, expr, function):
