@@ -68,12 +68,12 @@ def test_line_continuations_in_every_form(tmp_path):
     assert (f["a"].iloc[0], f["b"].iloc[0], f["c"].iloc[0]) == (3.0, 6.0, 5.0)
 
 
-def test_a_data_variable_declared_by_its_name_alone_is_a_clear_error(tmp_path):
-    # pysd's grammar fails on it ("syntax error ... grammar rule 'keyword'"); it is valid Vensim
+def test_a_data_variable_declared_by_its_name_alone_loads_as_missing_data(tmp_path):
+    # pysd's grammar fails on it ("syntax error ... grammar rule 'keyword'"); it is valid Vensim:
+    # its values come from a data file given to the run (tests/test_engine_data_files.py)
     body = "history\n\t~\tWidgets\n\t~\tValues come from a data file at run time.\n\t|\n\ny = 2\n\t~\t\n\t~\t\n\t|\n\n"
-    path = _write(tmp_path, body)
-    with pytest.raises(simulator.ModelLoadError, match=rf"line {_line(path, 'history')}, variable 'history'.*DATA"):
-        simulator.load(path)
+    f = simulator.load(_write(tmp_path, body)).run(method="euler").to_frame()
+    assert f["history"].isna().all() and (f["y"] == 2).all()
 
 
 def test_unicode_names_and_unusual_blanks(tmp_path):
