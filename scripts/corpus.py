@@ -16,6 +16,12 @@ laid out as tests/corpus/manifest.toml says. pysd's output is stored in
 tests/corpus/references/<hash>.csv.gz, keyed by the first 16 hex
 digits of the model file's SHA-256, so that the tests compare the engine with it without
 running pysd (and a changed model file never meets a stale reference).
+
+Three manifest fields change how a model is run or compared, each saying why:
+``pysd_workarounds`` (the pysd obstacles removed while its reference is made, scripts/corpus_pysd.py),
+``compare_params`` (parameters given to both tools, such as noise amplitudes set to 0 so that a
+model with random noise has a deterministic answer) and ``random_columns`` (text of the column
+names that stay random even then: not compared).
 """
 from __future__ import annotations
 
@@ -83,15 +89,63 @@ def read_stored(path: Path):
     return frame
 
 
+def read_published(path: Path):
+    """A tool's published output as a frame over time: Vensim's ``.dat`` export (a variable's name
+    on a line, then one ``time<TAB>value`` line per saved time), else
+    :func:`simulator.conformance.read_reference` (``.csv``, ``.tab``)."""
+    import pandas as pd
+
+    from simulator.conformance import read_reference
+
+    if Path(path).suffix.lower() != ".dat":
+        return read_reference(Path(path))
+    columns: dict[str, dict[float, float]] = {}
+    current = None
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        parts = line.split("\t")
+        if len(parts) == 2 and current is not None:
+            try:
+                columns[current][float(parts[0])] = float(parts[1])
+                continue
+            except ValueError:
+                pass
+        if not line.strip() or len(parts) != 1:
+            raise ValueError(f"{path}: line {n}: expected a variable name or 'time<TAB>value', got {line[:60]!r}")
+        current = line.strip()
+        columns[current] = {}
+    # a constant is written once, at the initial time: it holds for the whole run
+    frame = pd.DataFrame(columns).sort_index()
+    return frame.ffill()
+
+
 # ----------------------------------------------------------------------------- one tool, one model
-def _worker(tool: str, model: str, out: str) -> int:
+def run_options(m: dict) -> dict:
+    """How a manifest entry is run: its parameters (both tools) and pysd's workarounds."""
+    return {"params": dict(m.get("compare_params", {})), "workarounds": list(m.get("pysd_workarounds", []))}
+
+
+def _engine_frame(model: Path, params: dict):
+    from simulator.model import RunOptions, load
+
+    return load(model).run(params or None, method="euler", options=RunOptions(backend="numpy")).to_frame()
+
+
+def _pysd_frame(model: Path, params: dict, workarounds: list[str]):
+    from corpus_pysd import applied
+
+    from simulator.conformance import run_pysd
+
+    with applied(workarounds):
+        return run_pysd(model, params or None)
+
+
+def _worker(tool: str, model: str, out: str, options: str = "{}") -> int:
     """Child process: run one tool on one model, pickle the frame, print a JSON status line."""
     import warnings
 
     import numpy as np
     import pandas as pd
 
-    from simulator.conformance import run_engine, run_pysd
     from simulator.errors import SimulatorError, UnsupportedFeatureError
 
     t0 = time.perf_counter()
@@ -99,7 +153,9 @@ def _worker(tool: str, model: str, out: str) -> int:
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            frame = run_engine(Path(model)) if tool == "engine" else run_pysd(Path(model))
+            opts = json.loads(options)
+            frame = (_engine_frame(Path(model), opts["params"]) if tool == "engine"
+                     else _pysd_frame(Path(model), opts["params"], opts["workarounds"]))
         if tool == "engine":
             backend = getattr(frame, "attrs", {}).get("backend")
             status["backend"] = backend
@@ -121,16 +177,17 @@ def _line(exc: BaseException) -> str:
     return lines[0][:300] if lines else type(exc).__name__
 
 
-def run_tool(tool: str, model: Path, timeout: float, engine_root: Path = ROOT):
+def run_tool(tool: str, model: Path, timeout: float, engine_root: Path = ROOT, options: dict | None = None):
     """(frame or None, status dict) of one tool on one model, in a child process whose
-    ``simulator`` package is the one in ``engine_root``."""
+    ``simulator`` package is the one in ``engine_root``; ``options`` as :func:`run_options`."""
     import os
 
     import pandas as pd
 
     with tempfile.TemporaryDirectory(prefix="innosim-corpus-") as tmp:
         out = Path(tmp) / "frame.pkl"
-        cmd = [sys.executable, __file__, "--worker", tool, str(model), str(out)]
+        opts = json.dumps(options or {"params": {}, "workarounds": []})
+        cmd = [sys.executable, __file__, "--worker", tool, str(model), str(out), opts]
         env = dict(os.environ, INNOSIM_CORPUS_ENGINE=str(engine_root))
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=engine_root, env=env)
@@ -187,15 +244,13 @@ def _defined_columns(vref, out, pysd_out):
 
 
 def judge_model(m: dict, *, pysd_mode: str, timeout: float, store: bool, engine_root: Path = ROOT) -> Row:
-    from simulator.conformance import read_reference
-
     t0 = time.perf_counter()
-    out, est = run_tool("engine", m["path"], timeout, engine_root)
+    out, est = run_tool("engine", m["path"], timeout, engine_root, run_options(m))
     ref, pst = None, {"ok": False, "kind": "-", "message": ""}
     if pysd_mode == "missing" and read_stored(m["path"]) is not None:
         pysd_mode = "stored"
     if pysd_mode in ("run", "missing"):
-        ref, pst = run_tool("pysd", m["path"], timeout)
+        ref, pst = run_tool("pysd", m["path"], timeout, options=run_options(m))
         if store:
             store_pysd(m["path"], ref, pst)
     elif pysd_mode == "stored":
@@ -206,6 +261,8 @@ def judge_model(m: dict, *, pysd_mode: str, timeout: float, store: bool, engine_
             kind, _, message = failed.read_text(encoding="utf-8").strip().partition(": ")
             pst = {"ok": False, "kind": kind, "message": message}
     verdicts, agree = [], out is not None
+    if out is not None and ref is not None and m.get("random_columns"):
+        out, ref = drop_random(out, m["random_columns"]), drop_random(ref, m["random_columns"])
     if out is not None and m.get("random"):
         verdicts.append(f"not comparable: {m['random'].split(':')[0]}")
     elif out is not None:
@@ -219,7 +276,7 @@ def judge_model(m: dict, *, pysd_mode: str, timeout: float, store: bool, engine_
             verdicts.append(text)
             agree &= ok
         vref = m.get("vensim_reference")
-        published = _defined_columns(read_reference(CORPUS / vref), out, ref) if vref else None
+        published = _defined_columns(read_published(CORPUS / vref), out, ref) if vref else None
         if published is not None and len(published.columns):  # else the output is not this file's
             text, ok = _verdict(out, published, "vensim")
             verdicts.append(text)
@@ -235,6 +292,12 @@ def judge_model(m: dict, *, pysd_mode: str, timeout: float, store: bool, engine_
     pysd_state = ("stored" if pysd_mode == "stored" else "runs") if pst["ok"] else pst["kind"]
     return Row(m["id"], m["source"], engine_state, pysd_state, "; ".join(verdicts) or "-", failure,
                agree, round(time.perf_counter() - t0, 1))
+
+
+def drop_random(frame, patterns: list[str]):
+    """``frame`` without the columns whose name holds one of ``patterns`` (compared lowercase)."""
+    keep = [c for c in frame.columns if not any(p.lower() in str(c).lower() for p in patterns)]
+    return frame[keep]
 
 
 def _short(text: str) -> str:
@@ -263,7 +326,7 @@ def summary(rows: list[Row]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--worker", nargs=3, metavar=("TOOL", "MODEL", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", nargs=4, metavar=("TOOL", "MODEL", "OUT", "OPTIONS"), help=argparse.SUPPRESS)
     ap.add_argument("--only", default="", help="run the models whose id contains this text")
     ap.add_argument("--stored", action="store_true", help="compare with stored pysd references, do not run pysd")
     ap.add_argument("--store", action="store_true", help="store pysd's output as the reference of each model")
