@@ -12,6 +12,7 @@ from . import checks
 from . import runtime as rt
 from .errors import ParameterError, SolverError
 from .ir import deep_trees, dependencies, lower_model
+from .ir.strength import enabled_by_default
 from .kernel_cache import KernelCache
 from .loader import read_source
 from .names import normalize, suggest
@@ -95,20 +96,26 @@ class Variable:
     dependencies: frozenset = field(default_factory=frozenset)
 
 
-def load(path: str | Path, *, cache: KernelCache | None = None) -> "Model":
+def load(path: str | Path, *, cache: KernelCache | None = None, strength_reduction: bool | None = None) -> "Model":
     """Parse and compile a Vensim ``.mdl`` or XMILE ``.xmile``/``.stmx`` file.
 
     ``cache``: where compiled numba kernels are kept (default: ``$INNOSIM_CACHE`` or the user's
     cache folder, see :class:`~simulator.kernel_cache.KernelCache`).
+    ``strength_reduction``: cheaper forms of powers in the printed code
+    (:mod:`simulator.ir.strength`); None: on unless ``INNOSIM_STRENGTH_REDUCTION=0`` is set. Off
+    only to compare or debug: the numbers agree within a few units in the last place.
     """
-    return Model(path, cache=cache)
+    return Model(path, cache=cache, strength_reduction=strength_reduction)
 
 
 class Model:
     """A loaded model. Immutable from the caller's side: ``run`` never changes it."""
 
-    def __init__(self, path: str | Path, *, cache: KernelCache | None = None):
+    def __init__(self, path: str | Path, *, cache: KernelCache | None = None,
+                 strength_reduction: bool | None = None):
         self.source = read_source(path)
+        # fixed for the model's life: every variant printed later is reduced alike
+        self.strength_reduction = enabled_by_default() if strength_reduction is None else strength_reduction
         self.path = self.source.path
         self.sha256 = self.source.sha256
         self.cache = cache if cache is not None else KernelCache.from_env()
@@ -124,7 +131,7 @@ class Model:
         prog = self._variants.get(key)
         if prog is None:
             with deep_trees():
-                prog = print_numpy(lower_model(self.source, dict(key)))
+                prog = print_numpy(lower_model(self.source, dict(key)), reduce=self.strength_reduction)
             self._variants[key] = prog
         return prog
 

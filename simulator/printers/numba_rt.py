@@ -41,6 +41,18 @@ def square(x):
 
 
 @njit(**_opts)
+def powlog(x, y):
+    """``x ** y`` as ``exp(y * log(x))`` where ``x > 0``: within a few units in the last place of
+    ``pow``, at about half its cost. ``pow`` answers where that gives NaN (``inf ** 0``,
+    ``1 ** inf``, a NaN exponent) and for 0, negative and NaN bases."""
+    if x > 0.0:
+        r = np.exp(y * np.log(x))
+        if r == r:
+            return r
+    return x ** y
+
+
+@njit(**_opts)
 def pymod(a, b):
     """``np.mod`` (floored modulo, the sign of ``b``) for floats."""
     r = np.fmod(a, b)
