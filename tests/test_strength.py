@@ -143,7 +143,7 @@ POWER_CASES = ["(Time - 5) ^ 0.5", "(Time - 5) ^ 1.5", "(Time - 5) ^ (-1)", "(Ti
                "(Time - 5) ^ e", "(5 - Time) ^ 0.25"]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("expr", POWER_CASES)
 def test_non_finite_is_caught_as_before(write_mdl, expr, backend):
     if backend == "numba":
@@ -202,3 +202,45 @@ def test_flagship_reduced_equals_unreduced_numba():
     pytest.importorskip("numba")
     pytest.importorskip("policies")
     _flagship_difference("numba", runs=3)
+
+
+def _power_cases():
+    from difftools import sdxorg_cases
+
+    out = []
+    for case in sdxorg_cases():
+        text = case[2].read_text(encoding="utf-8", errors="replace").lower()
+        if "^" in text or "power" in text:
+            out.append(pytest.param(case, id=case[0]))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", _power_cases())
+def test_sdxorg_reduced_equals_unreduced(case):
+    """Every vendored SDXorg case with a power: reduced and unreduced runs agree to 1e-12 of each
+    column's scale (Euler, the numpy printer), NaN where NaN."""
+    models, results = [], []
+    for reduced in (True, False):
+        try:
+            models.append(simulator.load(case[2], strength_reduction=reduced))
+        except simulator.SimulatorError as exc:
+            results.append(type(exc).__name__)
+    if results:
+        assert results == [results[0]] * 2, f"reduced, unreduced: {results!r}"
+        pytest.skip(f"the engine refuses this case ({results[0]}), reduced or not")
+    if models[0].program.source_text == models[1].program.source_text:
+        pytest.skip("no power to reduce")
+    for m in models:
+        try:
+            results.append(m.run(method="euler", options=simulator.RunOptions(backend="numpy")).to_frame())
+        except simulator.SimulatorError as exc:
+            results.append(type(exc).__name__)
+    if isinstance(results[0], str) or isinstance(results[1], str):
+        assert results[0] == results[1], f"reduced: {results[0]!r}, unreduced: {results[1]!r}"
+        pytest.skip(f"the run fails alike reduced or not ({results[0]})")
+    a, b = (r.to_numpy(dtype=float) for r in results)
+    assert np.array_equal(np.isnan(a), np.isnan(b))
+    scale = np.nanmax(np.abs(b), axis=0, initial=0.0)
+    scale[~(scale > 0)] = 1.0
+    assert np.nanmax(np.abs(a - b) / scale, initial=0.0) <= 1e-12
