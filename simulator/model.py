@@ -50,7 +50,8 @@ class RunOptions:
     least ``fused.AUTO_MIN_SECONDS`` per member, judged from the model's size and number of steps
     only; numpy for smaller ones, for kernels too large to compile quickly and while a compile
     runs over ``fused.AUTO_COMPILE_SECONDS``). Both give the same numbers (bit for bit, or within
-    1e-12 where numpy's SIMD pow/exp round differently from libm's); ``metadata["backend"]`` says
+    1e-12 where numpy's SIMD pow/exp round differently from libm's, and where numba computes a
+    power through exp and log, see :mod:`simulator.ir.strength`); ``metadata["backend"]`` says
     which ran, and why not numba when it did not.
 
     ``check_finite``: a NaN or infinity made by arithmetic raises :class:`NonFiniteError`
