@@ -147,8 +147,13 @@ def _reads_bound(e: Expr) -> bool:
         return True
     if isinstance(e, Let):
         return _reads_bound(e.value)  # the body's Bound belongs to this Let
-    found = []
-    _rebuild(e, lambda c: found.append(_reads_bound(c)) or c)
+    found: list[bool] = []
+
+    def note(child: Expr) -> Expr:
+        found.append(_reads_bound(child))
+        return child
+
+    _rebuild(e, note)
     return any(found)
 
 
