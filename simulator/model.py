@@ -12,6 +12,7 @@ from . import checks
 from . import runtime as rt
 from .errors import ParameterError, SolverError
 from .ir import deep_trees, dependencies, lower_model
+from .ir.strength import enabled_by_default
 from .kernel_cache import KernelCache
 from .loader import read_source
 from .names import normalize, suggest
@@ -49,7 +50,8 @@ class RunOptions:
     least ``fused.AUTO_MIN_SECONDS`` per member, judged from the model's size and number of steps
     only; numpy for smaller ones, for kernels too large to compile quickly and while a compile
     runs over ``fused.AUTO_COMPILE_SECONDS``). Both give the same numbers (bit for bit, or within
-    1e-12 where numpy's SIMD pow/exp round differently from libm's); ``metadata["backend"]`` says
+    1e-12 where numpy's SIMD pow/exp round differently from libm's, and where numba computes a
+    power through exp and log, see :mod:`simulator.ir.strength`); ``metadata["backend"]`` says
     which ran, and why not numba when it did not.
 
     ``check_finite``: a NaN or infinity made by arithmetic raises :class:`NonFiniteError`
@@ -101,20 +103,26 @@ class Variable:
     dependencies: frozenset = field(default_factory=frozenset)
 
 
-def load(path: str | Path, *, cache: KernelCache | None = None) -> "Model":
+def load(path: str | Path, *, cache: KernelCache | None = None, strength_reduction: bool | None = None) -> "Model":
     """Parse and compile a Vensim ``.mdl`` or XMILE ``.xmile``/``.stmx`` file.
 
     ``cache``: where compiled numba kernels are kept (default: ``$INNOSIM_CACHE`` or the user's
     cache folder, see :class:`~simulator.kernel_cache.KernelCache`).
+    ``strength_reduction``: cheaper forms of powers in the printed code
+    (:mod:`simulator.ir.strength`); None: on unless ``INNOSIM_STRENGTH_REDUCTION=0`` is set. Off
+    only to compare or debug: the numbers agree within a few units in the last place.
     """
-    return Model(path, cache=cache)
+    return Model(path, cache=cache, strength_reduction=strength_reduction)
 
 
 class Model:
     """A loaded model. Immutable from the caller's side: ``run`` never changes it."""
 
-    def __init__(self, path: str | Path, *, cache: KernelCache | None = None):
+    def __init__(self, path: str | Path, *, cache: KernelCache | None = None,
+                 strength_reduction: bool | None = None):
         self.source = read_source(path)
+        # fixed for the model's life: every variant printed later is reduced alike
+        self.strength_reduction = enabled_by_default() if strength_reduction is None else strength_reduction
         self.path = self.source.path
         self.sha256 = self.source.sha256
         self.cache = cache if cache is not None else KernelCache.from_env()
@@ -130,7 +138,7 @@ class Model:
         prog = self._variants.get(key)
         if prog is None:
             with deep_trees():
-                prog = print_numpy(lower_model(self.source, dict(key)))
+                prog = print_numpy(lower_model(self.source, dict(key)), reduce=self.strength_reduction)
             self._variants[key] = prog
         return prog
 

@@ -21,7 +21,7 @@ BINARY_NP = {
     "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power,
     "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
     ">=": np.greater_equal, "and": np.logical_and, "or": np.logical_or, "min": np.minimum,
-    "max": np.maximum, "mod": np.mod,
+    "max": np.maximum, "mod": np.mod, "powlog": np.power,
 }
 
 

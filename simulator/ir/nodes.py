@@ -24,7 +24,11 @@ from typing import Union
 UNARY = frozenset({"neg", "not", "abs", "exp", "ln", "sqrt", "sin", "cos", "tan", "arcsin", "arccos",
                    "arctan", "sinh", "cosh", "tanh", "trunc", "bool"})
 BINARY = frozenset({"+", "-", "*", "/", "**", "==", "!=", "<", "<=", ">", ">=", "and", "or",
-                    "min", "max", "mod"})
+                    "min", "max", "mod", "powlog"})
+# "powlog" is ``**`` for the same numbers, which a backend may compute as exp(y * ln x) (within a
+# few units in the last place of pow for a positive x) with pow's answer where that is not finite
+# (NaN, 0 and infinity where pow gives them): the strength-reduction pass (simulator.ir.strength)
+# writes it
 REDUCERS = frozenset({"sum", "prod", "min", "max"})
 LOOKUP_MODES = frozenset({"interpolate", "extrapolate", "forward", "backward", "raw"})
 NOISE_KINDS = frozenset({"uniform", "normal"})

@@ -126,7 +126,7 @@ _ALLOWED_NAMES = frozenset("""
     sery sermeta act_row act_ser initial t0 dt nsteps rk check strict save_at save_t colmap out bad nrows w wb nact r q y
     x d j k1 k2 k3 u vals nsv k pos stage saving t tt abs mo nm c m0 m1 buf min nan inf exp sqrt log sin cos
     tan arcsin arccos arctan sinh cosh tanh trunc fmin fmax pymod interp extrapolate hold_backward
-    look_forward raw series square""".split())
+    look_forward raw series square powlog""".split())
 _ALLOWED_STRINGS = frozenset({"'numpy'"})
 
 

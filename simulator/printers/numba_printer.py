@@ -11,7 +11,8 @@ The kernel's state, stage derivatives and slow values sit in small arrays (``y``
 ``w``); a dynamic auxiliary is a local (scalar) or an array ``v<idx>`` (subscripted). Numbers follow
 the numpy printer operation for operation (same association order, same primitives, sequential
 sums), so the two agree to the last bit except where numpy's vectorised pow/exp round differently
-from libm's (and a sum's -0.0 that an accumulator starting at 0.0 prints as 0.0).
+from libm's, where a ``powlog`` power (:mod:`simulator.ir.strength`) is ``exp(y * log(x))`` here and
+numpy's power there (and a sum's -0.0 that an accumulator starting at 0.0 prints as 0.0).
 
 Constants are run-time inputs (``w`` rows), never literals, so one kernel serves every parameter
 set of a model structure; while a constant follows a time series the kernel recomputes it, and

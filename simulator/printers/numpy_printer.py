@@ -51,6 +51,7 @@ from ..ir.nodes import (
     Unary,
     Vector,
 )
+from ..ir.strength import reduce_strength
 from ..ir.validate import validate
 from .chains import flat_chain
 
@@ -168,6 +169,8 @@ class NumpyPrinter:
             a, b = self.expr(e.left, ctx, as_bool=logic), self.expr(e.right, ctx, as_bool=logic)
             if e.op in INFIX:
                 return f"({a} {e.op} {b})"
+            if e.op == "powlog":  # numpy's vectorised power is faster than its exp and log
+                return f"({a} ** {b})"
             return f"{CALLS[e.op]}({a}, {b})"
         if isinstance(e, If):
             return f"np.where({self.expr(e.cond, ctx, as_bool=True)}, {self.expr(e.then, ctx)}, " \
@@ -347,7 +350,10 @@ def parameter_defaults(ir: ModelIR) -> dict:
     return out
 
 
-def print_numpy(ir: ModelIR) -> Program:
-    """Validate, analyse and print ``ir``."""
+def print_numpy(ir: ModelIR, *, reduce: bool | None = None) -> Program:
+    """Strength-reduce (:mod:`simulator.ir.strength`; ``reduce`` None follows the environment),
+    validate, analyse and print ``ir``. The program's IR is the reduced one, which the numba
+    printer prints in turn."""
+    ir = reduce_strength(ir, enabled=reduce)
     validate(ir)
     return NumpyPrinter(ir, analyse(ir)).program(parameter_defaults(ir))
