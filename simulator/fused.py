@@ -244,6 +244,11 @@ class Kernel:
         name = "run_parallel" if parallel else "run_serial"
         if self.module is None:
             self.module, self.origin = cache.load(self.plan.source, self.sha, self.header)
+            for fn in (self.module.member, self.module.initial):
+                # numba's rewrite passes (array expressions, branches on constants) find nothing in a
+                # kernel of scalar statements and cost a tenth of its compile; the machine code is
+                # the same, so a cache filled with or without them serves both
+                fn.targetoptions["no_rewrites"] = True
         disp = self.module.run_parallel if parallel else self.module.member
         if name not in self.compile_seconds:
             import numba
@@ -254,7 +259,12 @@ class Kernel:
             if error is not None:
                 raise FusedUnsupported(error)
             self.compile_seconds[name] = time.perf_counter() - started
-        return disp if parallel else _SerialDriver(disp)
+        return disp if parallel else self.serial()
+
+    def serial(self) -> "_SerialDriver":
+        """A callable taking ``run_serial``'s arguments that runs the compiled ``member`` once per
+        member (the module must be loaded): what a caller of ``run_serial`` can use instead."""
+        return _SerialDriver(self.module.member)
 
     def integrate(self, model, prog, P, S, y0, grid, *, rk, check, wanted, members, compile_limit=None):
         """Run every member of a call of variant ``prog``; None when a member became non-finite
