@@ -4,7 +4,10 @@ The numpy path pays python's per-operation overhead for every equation at every 
 fused kernel (printed from the IR by :mod:`simulator.printers.numba_printer`) runs one member from
 the initial state to FINAL TIME in compiled code and writes only the requested outputs at the save
 times. Members run independently (``prange`` over members, in chunks), so results do not depend on
-the number of threads or on how an ensemble is split.
+the number of threads or on how an ensemble is split. Only what a call needs is compiled: a single
+run (or a small ensemble) calls the compiled ``member`` from python once per member; the
+multi-threaded ``run_parallel`` is compiled the first time an ensemble of
+:data:`PARALLEL_MIN_MEMBERS` or more runs.
 
 numba is optional and imported only here, when a run may use it: without it, or for anything the
 printer does not handle, the engine runs the numpy path and says why in

@@ -4,7 +4,9 @@ A kernel's source is written under the cache folder, named by the sha256 of its 
 from there, so that numba's own cache (``cache=True``, machine code beside the file) serves later
 processes: the JIT cost is paid once per machine, model structure and numba version. Writes are
 atomic (a private temporary file renamed into place), content-addressed files are never rewritten,
-and two processes compiling the same model at once both end with the same, complete file.
+and two processes compiling the same model at once both end with the same, complete file (numba
+writes its own cache files the same way). A cached kernel numba cannot read (a damaged file) is
+deleted and compiled again, with a message on stderr (:func:`forget_compiled`).
 
 The folder is ``KernelCache(path)``, else ``$INNOSIM_CACHE``, else ``$INNOSIM_CACHE_DIR``
 (older name), else ``$XDG_CACHE_HOME/innosim`` or ``~/.cache/innosim``; kernels go in its
