@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -226,7 +227,7 @@ class Kernel:
     plan: FusedPlan
     sha: str  # sha256 of the source
     header: str
-    module: object = None
+    module: Any = None  # the loaded kernel module (member, run_parallel, initial...)
     origin: str = ""  # where the module came from: memory | disk | uncached
     compile_seconds: dict = field(default_factory=dict)  # driver -> seconds of its first compile/load
     last_seconds: float = 0.0  # time spent inside the compiled loop by the last call
