@@ -11,7 +11,7 @@ import sys
 
 from simulator.clitools import Parser, debug_requested, guarded
 
-from .commands import engine, loops, policy, units
+from .commands import engine, loops, policy, precompile, units
 from .commands import optimise as optimise_command
 
 # subcommands whose argument parsing lives in their own module (argv is passed on unchanged)
@@ -36,6 +36,7 @@ def build_parser() -> Parser:
     units.add_commands(sub)
     optimise_command.add_commands(sub)
     loops.add_commands(sub)
+    precompile.add_commands(sub)
     for name, help_text in DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)
     return p

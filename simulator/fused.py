@@ -4,7 +4,10 @@ The numpy path pays python's per-operation overhead for every equation at every 
 fused kernel (printed from the IR by :mod:`simulator.printers.numba_printer`) runs one member from
 the initial state to FINAL TIME in compiled code and writes only the requested outputs at the save
 times. Members run independently (``prange`` over members, in chunks), so results do not depend on
-the number of threads or on how an ensemble is split.
+the number of threads or on how an ensemble is split. Only what a call needs is compiled: a single
+run (or a small ensemble) calls the compiled ``member`` from python once per member; the
+multi-threaded ``run_parallel`` is compiled the first time an ensemble of
+:data:`PARALLEL_MIN_MEMBERS` or more runs.
 
 numba is optional and imported only here, when a run may use it: without it, or for anything the
 printer does not handle, the engine runs the numpy path and says why in
@@ -23,11 +26,13 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import runtime as rt
 from .ir import deep_trees
+from .kernel_cache import forget_compiled, unreadable_cache
 from .printers.numba_kernel import UnsafeSource
 from .printers.numba_printer import FusedPlan, FusedUnsupported, print_numba
 from .printers.numpy_printer import INITIAL_SLOT
@@ -127,7 +132,15 @@ def _compile_within(disp, sig, limit: float | None, expected: float = 10.0) -> s
             # numba's passes recurse along the kernel's expressions: a large flagship kernel comes
             # within a few hundred frames of Python's default limit
             with deep_trees():
-                disp.compile(sig)
+                try:
+                    disp.compile(sig)
+                except Exception as exc:  # noqa: BLE001 - sorted out just below
+                    if not unreadable_cache(exc):
+                        raise
+                    # a damaged cache file (a full disk, a killed writer of an old numba): delete
+                    # this kernel's compiled files and compile it again, once
+                    box["repaired"] = forget_compiled(disp.py_func.__globals__.get("__file__", ""), exc)
+                    disp.compile(sig)
         except Exception as exc:  # noqa: BLE001 - a numba failure is a reason to use numpy
             box["error"] = f"numba could not compile the kernel ({type(exc).__name__})"
 
@@ -150,6 +163,8 @@ def _compile_within(disp, sig, limit: float | None, expected: float = 10.0) -> s
             return (f"compiling the kernel took longer than {limit:g} s; it goes on in the background "
                     "and later processes find it in the cache")
     progress.finish()
+    if "repaired" in box:
+        sys.stderr.write(box["repaired"] + "\n")
     return box.get("error")
 
 
@@ -163,6 +178,18 @@ def _as_cells(value, shape) -> np.ndarray:
         a = a.reshape((1,) * (want - a.ndim) + a.shape)
     a = np.broadcast_to(a, tuple(shape) + (a.shape[-1],))
     return a.reshape(-1, a.shape[-1])
+
+
+class _SerialDriver:
+    """``run_serial`` without compiling it: one call of the compiled ``member`` per member."""
+
+    def __init__(self, member):
+        self.member = member
+
+    def __call__(self, *args) -> None:
+        *rest, bad = args
+        for m in range(bad.shape[0]):
+            bad[m] = self.member(m, m, *rest)
 
 
 @dataclass
@@ -200,7 +227,7 @@ class Kernel:
     plan: FusedPlan
     sha: str  # sha256 of the source
     header: str
-    module: object = None
+    module: Any = None  # the loaded kernel module (member, run_parallel, initial...)
     origin: str = ""  # where the module came from: memory | disk | uncached
     compile_seconds: dict = field(default_factory=dict)  # driver -> seconds of its first compile/load
     last_seconds: float = 0.0  # time spent inside the compiled loop by the last call
@@ -211,20 +238,37 @@ class Kernel:
         return len(re.findall(r"^\s*for ", self.plan.source, re.M))
 
     def _driver(self, cache, parallel: bool, args, limit: float | None):
+        """The compiled driver for ``args``: ``run_parallel`` for an ensemble worth threads, else a
+        python loop calling ``member`` once per member.
+
+        A single run needs no compiled driver: compiling ``run_serial`` would type ``member`` again
+        and hand its whole LLVM module to the optimiser a second time (numba links a callee into its
+        caller and optimises the result), for a loop that python runs as fast.
+        """
         name = "run_parallel" if parallel else "run_serial"
         if self.module is None:
             self.module, self.origin = cache.load(self.plan.source, self.sha, self.header)
-        disp = getattr(self.module, name)
+            for fn in (self.module.member, self.module.initial):
+                # numba's rewrite passes (array expressions, branches on constants) find nothing in a
+                # kernel of scalar statements and cost a tenth of its compile; the machine code is
+                # the same, so a cache filled with or without them serves both
+                fn.targetoptions["no_rewrites"] = True
+        disp = self.module.run_parallel if parallel else self.module.member
         if name not in self.compile_seconds:
             import numba
 
-            sig = tuple(numba.typeof(a) for a in args)
+            sig = tuple(numba.typeof(a) for a in (args if parallel else (0, 0) + args[:-1]))
             started = time.perf_counter()
             error = _compile_within(disp, sig, limit, expected_compile_seconds(self.plan.size))
             if error is not None:
                 raise FusedUnsupported(error)
             self.compile_seconds[name] = time.perf_counter() - started
-        return disp
+        return disp if parallel else self.serial()
+
+    def serial(self) -> "_SerialDriver":
+        """A callable taking ``run_serial``'s arguments that runs the compiled ``member`` once per
+        member (the module must be loaded): what a caller of ``run_serial`` can use instead."""
+        return _SerialDriver(self.module.member)
 
     def integrate(self, model, prog, P, S, y0, grid, *, rk, check, wanted, members, compile_limit=None):
         """Run every member of a call of variant ``prog``; None when a member became non-finite

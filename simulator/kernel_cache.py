@@ -4,7 +4,9 @@ A kernel's source is written under the cache folder, named by the sha256 of its 
 from there, so that numba's own cache (``cache=True``, machine code beside the file) serves later
 processes: the JIT cost is paid once per machine, model structure and numba version. Writes are
 atomic (a private temporary file renamed into place), content-addressed files are never rewritten,
-and two processes compiling the same model at once both end with the same, complete file.
+and two processes compiling the same model at once both end with the same, complete file (numba
+writes its own cache files the same way). A cached kernel numba cannot read (a damaged file) is
+deleted and compiled again, with a message on stderr (:func:`forget_compiled`).
 
 The folder is ``KernelCache(path)``, else ``$INNOSIM_CACHE``, else ``$INNOSIM_CACHE_DIR``
 (older name), else ``$XDG_CACHE_HOME/innosim`` or ``~/.cache/innosim``; kernels go in its
@@ -17,6 +19,7 @@ import os
 import sys
 import tempfile
 import threading
+import traceback
 import types
 from pathlib import Path
 
@@ -80,6 +83,27 @@ class KernelCache:
             exec(compile(text, where, "exec"), mod.__dict__)  # noqa: S102
             self._loaded[sha] = mod
             return mod, origin
+
+
+def unreadable_cache(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while numba read a cached kernel (not while compiling one)."""
+    return any(Path(frame.f_code.co_filename).name == "caching.py" and "numba" in frame.f_code.co_filename
+               for frame, _ in traceback.walk_tb(exc.__traceback__))
+
+
+def forget_compiled(kernel_file: str | Path, exc: BaseException) -> str:
+    """Delete the machine code numba cached for the kernel module at ``kernel_file`` (every
+    function of it, index and data files); returns the message that says so."""
+    path = Path(kernel_file)
+    gone = []
+    for stale in (path.parent / "__pycache__").glob(path.stem + ".*"):
+        try:
+            stale.unlink()
+            gone.append(stale.name)
+        except OSError:
+            pass
+    return (f"innosim: the compiled kernel cached beside {path} could not be read ({type(exc).__name__}: "
+            f"{str(exc)[:120]}); deleted {len(gone)} cache file(s) and compiled it again")
 
 
 def _same(path: Path, src: str) -> bool:
