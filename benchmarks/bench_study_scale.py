@@ -45,6 +45,13 @@ def cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def backend(model, spec) -> str:
+    """What the engine uses for a sampled ensemble (a numpy fallback means the kernel was not warm)."""
+    two = spec.sample(2, seed=0)
+    res = model.run({k: two[k].to_numpy() for k in two.columns}, method="euler", outputs=[KPIS[0]])
+    return str(res.metadata.get("backend", "numpy"))
+
+
 def sobol(model, spec, n: int, chunk_size: int) -> None:
     opts = EnsembleOptions(chunk_size=chunk_size, progress=False)
     study = Study(model, spec, kpis=KPIS, years=(2035,), options=opts)
@@ -57,7 +64,8 @@ def sobol(model, spec, n: int, chunk_size: int) -> None:
     w2 = time.perf_counter()
     table = sobol_method.analyze(spec, Y, outputs=study.outputs, seed=0)
     w3, c3 = time.perf_counter(), cpu()
-    print(f"Sobol, {len(spec)} parameters, base sample {n}: {runs:,} runs, {len(table)} index rows")
+    print(f"Sobol, {len(spec)} parameters, base sample {n}: {runs:,} runs, {len(table)} index rows; "
+          f"engine backend: {backend(model, spec)}")
     print(f"end to end {w3 - w0:.2f} s (sampling {w1 - w0:.2f}, runs {w2 - w1:.2f}, analysis {w3 - w2:.2f}); "
           f"CPU {c3 - c0:.2f} s; {(w2 - w1) / runs * 1e6:.0f} us per run; peak RSS {peak_mib():.0f} MiB")
 
@@ -71,6 +79,7 @@ def ensemble(model, spec, members: int, chunk_size: int) -> None:
     ens = run_ensemble(model, samples, options=opts)
     w1, c1 = time.perf_counter(), cpu()
     kept = sum(v.nbytes for v in ens.dataset.data_vars.values())
+    print(f"engine backend: {backend(model, spec)}")
     print(f"ensemble of {members:,} members ({len(spec)} uncertainties), outputs {', '.join(KPIS)} in 2035, "
           f"chunks of {chunk_size:,}: {w1 - w0:.2f} s, CPU {c1 - c0:.2f} s; results {kept / 2**20:.1f} MiB; "
           f"samples {samples.memory_usage().sum() / 2**20:.0f} MiB; peak RSS {before:.0f} MiB before, "
