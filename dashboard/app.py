@@ -277,7 +277,8 @@ def create_app(data_dir: str | Path | None = None, *, simulation: Simulation,
         out["cached"] = cached
         out["backend"] = sim.last_backend
         out["state"] = state
-        return out
+        # already plain JSON types: skip FastAPI's generic encoder, which walks every number
+        return JSONResponse(out)
 
     # ------------------------------------------------------------------ exercises
     @app.get("/api/exercises")

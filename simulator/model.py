@@ -129,6 +129,7 @@ class Model:
         self._variants: dict[frozenset, Program] = {}
         self._fused: dict[frozenset, object] = {}  # kernel variant -> fused.Kernel, or why there is none
         self._metas: dict[int, VariableMeta] = {}
+        self._control: dict[str, float] | None = None
         self.program = self._program(frozenset())
         self._index = {v.key: v for v in self.program.ir.vars}
         self._elements = {el.key: el for el in self.source.elements.values()}
@@ -196,9 +197,12 @@ class Model:
     @property
     def control(self) -> dict[str, float]:
         """INITIAL TIME, FINAL TIME, TIME STEP, SAVEPER as the model file sets them."""
-        _, _, C, _ = self._initialise(self.program, dict(self.program.defaults), 1, fixed=True, seed=0)
-        g = C["grid"]
-        return {"initial_time": g.t0, "final_time": g.tf, "time_step": g.dt, "saveper": g.saveper}
+        # computed once: it takes the whole initialisation, and every scenario applied asks for it
+        if self._control is None:
+            _, _, C, _ = self._initialise(self.program, dict(self.program.defaults), 1, fixed=True, seed=0)
+            g = C["grid"]
+            self._control = {"initial_time": g.t0, "final_time": g.tf, "time_step": g.dt, "saveper": g.saveper}
+        return dict(self._control)
 
     def variable(self, name: str):
         """The variable called ``name`` (Vensim rules: case, spaces and underscores do not matter)."""

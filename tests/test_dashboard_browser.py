@@ -162,6 +162,42 @@ def test_moving_a_slider_changes_the_chart(page, server):
     assert not page.errors, page.errors
 
 
+def test_small_slider_moves_redraw_the_scenario_lines_within_fixed_axes(page, server):
+    """A small move keeps the axes and redraws only the live traces (the fast path); what is drawn
+    is the server's answer, inside the axis range; a large move gets new axes."""
+    open_dashboard(page, server.url + "/")
+    page.wait_for_function("innosim.settled()")
+    path = "() => document.querySelectorAll('#plots .scatterlayer .trace')[0] && " \
+           "Array.from(document.querySelectorAll('#plots .scatterlayer .trace path.js-line')).map(p => p.getAttribute('d'))"
+    axes = "() => [1, 2, 3, 4, 5].map(n => document.getElementById('plots')._fullLayout['yaxis' + (n > 1 ? n : '')].range)"
+    page.evaluate("() => { window.__fast = 0; const a = Plotly.animate; Plotly.animate = (...x) => { window.__fast++; return a(...x); }; }")
+    lines = page.evaluate(path)
+    for _ in range(3):
+        n = drawn(page)
+        press(page, "#item-innovation_finance input[type=range]", "ArrowRight")
+        page.wait_for_function(f"+document.body.dataset.drawn > {n} && innosim.settled()")
+    assert page.evaluate("window.__fast") >= 2                    # small moves keep the axes: fast redraws
+    assert page.evaluate(path) != lines                           # ... and the lines were redrawn
+    state = page.evaluate("innosim.S.drawnState")
+    charts = page.evaluate("innosim.S.charts")
+    city = page.evaluate("[innosim.S.cityKpi, innosim.S.year]")
+    res = page.request.post(server.url + "/api/run", data={"state": state, "kpis": charts,
+                                                            "city_kpi": city[0], "city_year": city[1]}).json()
+    for i, v in enumerate(charts):
+        y = scenario_y(page, i)
+        assert y == res["kpis"][v]
+        lo, hi = page.evaluate(axes)[i]
+        assert lo <= min(y) and max(y) <= hi
+    assert page.evaluate("Charts.traceY('city-scenario')") == res["city"]["values"]
+    n = drawn(page)
+    press(page, "#item-innovation_finance input[type=range]", "End")
+    page.wait_for_function(f"+document.body.dataset.drawn > {n} && innosim.settled()")
+    y = scenario_y(page, 0)
+    lo, hi = page.evaluate(axes)[0]
+    assert lo <= min(y) and max(y) <= hi                          # a large move: axes follow the lines
+    assert not page.errors, page.errors
+
+
 def test_language_toggle_switches_every_label_to_chinese(page, server):
     meta = json.loads(urllib.request.urlopen(server.url + "/api/meta").read())
     open_dashboard(page, server.url + "/")

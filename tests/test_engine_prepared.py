@@ -158,3 +158,14 @@ def test_the_dashboard_runs_through_the_prepared_runner():
             a, b = got.series[name], want.series[name]
             scale = np.maximum(np.nanmax(np.abs(b), axis=0), 1e-300)
             assert float(np.nanmax(np.abs(a - b) / scale)) <= 1e-12, name
+
+
+def test_model_control_is_computed_once_and_cannot_be_changed_through_its_answer(load_mdl):
+    """Every scenario applied asks for the time grid; it is read once, and handing it out twice
+    must not let one caller's edit reach the next (nor a run's own time options)."""
+    model = load_mdl("Stock = INTEG(0.1 * Stock, 1) ~~|\n", final_time=10, time_step=0.5, saveper=0.5)
+    first = model.control
+    assert first == {"initial_time": 0.0, "final_time": 10.0, "time_step": 0.5, "saveper": 0.5}
+    first["final_time"] = 99.0
+    model.run(method="euler", options=RunOptions(final_time=4, backend="numpy"))
+    assert model.control == {"initial_time": 0.0, "final_time": 10.0, "time_step": 0.5, "saveper": 0.5}

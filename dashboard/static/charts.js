@@ -182,10 +182,65 @@ const Charts = (() => {
                   hovertemplate: "%{y:,.4~g} (%{customdata})<extra></extra>" });
   }
 
+  // ---------------------------------------------------------------- fixed axis ranges and the fast redraw
+  // A slider move changes only the scenario lines and the regional scenario bars. The y ranges
+  // are computed here (and rounded outward to a nice step) instead of by plotly's autorange, so a
+  // small move keeps every axis as it is; then only those traces are redrawn (Plotly.animate
+  // without redraw: no axes, ticks or layout pass), which takes about half of a full redraw.
+  // Anything else (axes, other traces, colours, size, language) goes through Plotly.react.
+  const LIVE = /^(scenario-\d+|city-scenario)$/;
+
+  /** [lo, hi] covering ``values`` (and 0 when ``toZero``), padded and rounded outward. */
+  function niceRange(values, toZero) {
+    let lo = Infinity, hi = -Infinity;
+    for (const v of values) if (v != null && isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (lo > hi) return null;
+    if (toZero) { lo = Math.min(lo, 0); hi = Math.max(hi, 0); }
+    let span = hi - lo;
+    if (!(span > 0)) span = Math.abs(hi) || 1;
+    const pad = 0.05 * span;
+    const step = Math.pow(10, Math.floor(Math.log10(span))) / 5;
+    const down = x => Math.floor(x / step) * step, up = x => Math.ceil(x / step) * step;
+    const r0 = toZero && lo === 0 ? 0 : down(lo - pad), r1 = toZero && hi === 0 ? 0 : up(hi + pad);
+    return [+r0.toPrecision(12), +r1.toPrecision(12)];
+  }
+
+  function fixRanges(traces, layout) {
+    for (const name of Object.keys(layout)) {
+      const m = /^yaxis(\d+)$/.exec(name);
+      if (!m) continue;
+      const ya = "y" + m[1], ax = layout[name];
+      const values = [];
+      for (const t of traces) if (t.yaxis === ya) for (const v of t.y) values.push(v);
+      const toZero = ax.rangemode === "tozero" || (!ax.rangemode && traces.some(t => t.yaxis === ya && t.type === "bar"));
+      const r = niceRange(values, toZero);
+      if (r) { ax.range = r; ax.autorange = false; }
+    }
+  }
+
+  /** Everything about the figure except the live traces' values: equal keys allow the fast redraw. */
+  function frameKey(traces, layout) {
+    const still = traces.map(t => LIVE.test(t.uid) ? { ...t, y: null, customdata: null } : t);
+    return JSON.stringify([still, layout]);
+  }
+
+  let shown = null;   // {gd, key, live: [trace indices]} of the figure on screen
+
   function draw(res, overlays) {
     const { traces, layout } = figure(res, overlays);
+    fixRanges(traces, layout);
+    const gd = $("plots");
+    const key = frameKey(traces, layout);
+    if (shown && shown.gd === gd && shown.key === key) {
+      const live = shown.live;
+      return Plotly.animate(gd, { data: live.map(i => ({ y: traces[i].y, customdata: traces[i].customdata })), traces: live },
+                            { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" });
+    }
     // no mode bar: the figure spans five charts, and the facilitator view exports PNGs
-    return Plotly.react($("plots"), traces, layout, { ...C.plotConfig, responsive: false, displayModeBar: false });
+    return Plotly.react(gd, traces, layout, { ...C.plotConfig, responsive: false, displayModeBar: false }).then(r => {
+      shown = { gd, key, live: traces.map((t, i) => LIVE.test(t.uid) ? i : -1).filter(i => i >= 0) };
+      return r;
+    });
   }
 
   /** The plotted y values of one chart's scenario line (used by the tests and the benchmark). */
