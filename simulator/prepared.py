@@ -104,7 +104,7 @@ class PreparedRun:
         self._metadata = {k: v for k, v in base.metadata.items() if k not in ("params", "seconds", "fused")}
         self._metadata["backend"] = "numba (prepared)"
         self._kernel = kernel
-        self._run = kernel.module.run_serial
+        self._run = kernel.serial()
         self._init = kernel.module.initial
         self._fast = True
         self._check_names()
