@@ -14,6 +14,9 @@ model in tests/test_corpus_pysd_faults.py.
 - ``"delay-material"``: pysd 3.14 does not implement ``DELAY MATERIAL`` ("Not implemented
   function 'delay_material'"). Vensim defines it as ``DELAY FIXED`` while the delay time is
   constant; pysd is given that reading (its own ``DELAY FIXED``) for the call.
+- ``"xmile-game"``: pysd's Vensim translator reads ``GAME(x)`` as ``x`` (Vensim's meaning outside a
+  game), but its XMILE translator has no entry for it ("Not implemented function 'game'"); the
+  workaround gives the XMILE translator the Vensim translator's own structure.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import sys
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-WORKAROUNDS = ("states", "delay-material")
+WORKAROUNDS = ("states", "delay-material", "xmile-game")
 
 
 @contextmanager
@@ -46,7 +49,20 @@ def _delay_material():
         table.pop("delay_material", None)
 
 
-_CONTEXTS = {"states": _states, "delay-material": _delay_material}
+@contextmanager
+def _xmile_game():
+    from pysd.translators.structures import abstract_expressions as ae
+    from pysd.translators.xmile import xmile_structures
+
+    table = xmile_structures.structures
+    table["game"] = ae.GameStructure
+    try:
+        yield
+    finally:
+        table.pop("game", None)
+
+
+_CONTEXTS = {"states": _states, "delay-material": _delay_material, "xmile-game": _xmile_game}
 
 
 @contextmanager

@@ -159,3 +159,30 @@ def test_pysd_reads_time_step_dollar_in_a_macro(tmp_path):
         warnings.simplefilter("ignore")
         got = pysd.read_vensim(str(path)).run()  # our own test text: nothing from outside is evaluated
     np.testing.assert_allclose(got["y"].to_numpy(dtype=float), 2 * 0.5 * np.arange(5) * 0.5, rtol=1e-12)
+
+
+# DICE (Vensim-exported XMILE): GAME(x) in an XMILE file
+GAME_XMILE = Path(__file__).resolve().parent / "sdxorg" / "tests" / "game" / "test_game.xmile"
+
+
+def _game_xmile(tmp_path):
+    text = GAME_XMILE.read_text(encoding="utf-8")
+    assert "<eqn>(Stock+Constant)</eqn>" in text
+    path = tmp_path / "game.xmile"
+    path.write_text(text.replace("<eqn>(Stock+Constant)</eqn>", "<eqn>GAME(Stock+Constant)</eqn>"), encoding="utf-8")
+    return path
+
+
+def test_pysd_with_the_xmile_game_workaround_reads_game_as_its_input(tmp_path):
+    got = _pysd(_game_xmile(tmp_path), ["xmile-game"])
+    engine = simulator.load(_game_xmile(tmp_path)).run(method="euler").to_frame()
+    stock = got["Stock"].to_numpy(dtype=float)
+    np.testing.assert_allclose(got["Gamed Equation"].to_numpy(dtype=float), stock + 3, rtol=1e-15)
+    np.testing.assert_allclose(engine["Gamed Equation"].to_numpy(dtype=float), stock + 3, rtol=1e-15)
+
+
+@pytest.mark.xfail(strict=True, raises=NotImplementedError, reason=(
+    "pysd's XMILE translator has no GAME (its Vensim translator reads GAME(x) as x): 'Not implemented "
+    "function game'; the DICE reference is made with the Vensim translator's reading (scripts/corpus_pysd.py)"))
+def test_pysd_reads_game_in_xmile(tmp_path):
+    _pysd(_game_xmile(tmp_path))
