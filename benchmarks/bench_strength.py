@@ -19,27 +19,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from bench_engine import spread_params  # every scalar constant within +-10 %, dates left alone
 
 import simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "models" / "zhejiang_innovation_openness.mdl"
-CONTROL = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
-
-
-def spread(model, n: int, rng: np.random.Generator, width: float = 0.1) -> dict:
-    """Every scalar constant within +-10 %, calendar dates left alone (as ab_engine.py)."""
-    c = model.control
-    t0, span = c["initial_time"], c["final_time"] - c["initial_time"]
-    out = {}
-    for name in sorted(model.variables):
-        v = model.variables[name]
-        if v.kind == "constant" and not v.dims and name.upper() not in CONTROL:
-            base = float(np.ravel(model.program.defaults[model.variable(name).idx])[0])
-            is_date = t0 > span and t0 - span <= base <= t0 + 2 * span
-            if base != 0 and np.isfinite(base) and not is_date:
-                out[name] = base * rng.uniform(1 - width, 1 + width, n)
-    return out
 
 
 def main() -> None:
@@ -50,7 +35,7 @@ def main() -> None:
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     models = {label: simulator.load(FLAGSHIP, strength_reduction=label == "on") for label in ("off", "on")}
-    params = None if args.members == 1 else spread(models["off"], args.members, np.random.default_rng(0))
+    params = None if args.members == 1 else spread_params(models["off"], args.members, np.random.default_rng(0))
     opts = simulator.RunOptions(backend=args.backend)
     outputs = [s for s in models["off"].stocks if not models["off"].variables[s].dims]
 
