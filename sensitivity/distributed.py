@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -164,15 +165,30 @@ def executor(compute: Compute | Executor | None = None) -> Iterator[Executor]:
 
     # Dask's default MALLOC_TRIM_THRESHOLD_=65536 makes glibc hand memory back after every burst
     # of temporaries; the numpy engine allocates such bursts at every step and runs ~4x slower.
-    # One numba thread per worker: the workers already are the parallelism.
+    # One numba thread per worker: the workers already are the parallelism. It must be in the
+    # worker's environment from birth (numba sizes its pool at import), so it is a pre-spawn
+    # variable; the nanny writes those into *this* process's os.environ, where numba would refuse
+    # every later compile once its own pool had started, so this process's value is put back.
     environ = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
                "distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": 1}
-    with dask.config.set(environ):
-        cluster = LocalCluster(n_workers=compute.workers, threads_per_worker=1, processes=compute.processes,
-                               dashboard_address=None)
+    kept = os.environ.get("NUMBA_NUM_THREADS")
+    try:
+        with dask.config.set(environ):
+            cluster = LocalCluster(n_workers=compute.workers, threads_per_worker=1,
+                                   processes=compute.processes, dashboard_address=None)
+    finally:
+        _put_back("NUMBA_NUM_THREADS", kept)
     client = Client(cluster)
     try:
         yield DaskExecutor(client, compute.description)
     finally:
         client.close()
         cluster.close()
+        _put_back("NUMBA_NUM_THREADS", kept)  # a nanny that restarted a worker wrote it again
+
+
+def _put_back(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value

@@ -187,3 +187,60 @@ def test_adaptive_method_runs_chunked(model, spec):
     b = run_ensemble(model, samples, options=EnsembleOptions(outputs=("Stock",), method="RK45", chunk_size=8))
     # adaptive steps depend on the chunk's members: equal within solver tolerance, not bit for bit
     np.testing.assert_allclose(a.series("Stock"), b.series("Stock"), rtol=1e-4)
+
+
+WORKER_THREADS_SCRIPT = r"""
+import os, sys, numba, numpy as np
+import simulator
+from sensitivity import Compute, executor
+
+@numba.njit(parallel=True)
+def total(x):
+    s = 0.0
+    for i in numba.prange(x.size):
+        s += x[i]
+    return s
+
+def chunk_threads(model, job, shared, chunk):
+    total(np.ones(8))
+    return numba.get_num_threads()
+
+
+def worker_environment():
+    return os.environ.get("NUMBA_NUM_THREADS")
+
+
+def main():
+    total(np.ones(8))  # this process's numba thread pool starts here, at its default size
+    before = os.environ.get("NUMBA_NUM_THREADS")
+    with executor(Compute(workers=1)) as ex:
+        worker = ex.client.run(worker_environment)
+        model = simulator.load(sys.argv[1])
+        ran = dict(ex.map_chunks(chunk_threads, model, None, None, [0]))
+    assert os.environ.get("NUMBA_NUM_THREADS") == before, os.environ.get("NUMBA_NUM_THREADS")
+    numba.njit(lambda y: y + 1.0)(1.0)  # compiling after the cluster reloads numba's configuration
+    print(list(worker.values())[0], ran[0])
+
+
+if __name__ == "__main__":  # the worker processes are spawned and import this file
+    main()
+"""
+
+
+@pytest.mark.slow
+def test_worker_processes_get_one_numba_thread_without_touching_this_process(tmp_path, write_mdl):
+    """Dask's nanny writes its pre-spawn variables into the parent's os.environ; a NUMBA_NUM_THREADS
+    there made every later numba compile in the parent fail once its thread pool had started."""
+    pytest.importorskip("distributed")
+    pytest.importorskip("numba")
+    import subprocess
+    import sys
+
+    script = tmp_path / "worker_threads.py"
+    script.write_text(WORKER_THREADS_SCRIPT, encoding="utf-8")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "NUMBA_NUM_THREADS"}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, str(script), str(write_mdl(MODEL, **CTL))], capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "1 1"
