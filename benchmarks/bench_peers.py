@@ -10,7 +10,8 @@ the per-member time of a 1 000-member euler ensemble (every scalar constant with
 thread and on every core. Each (peer, model) pair runs in a fresh process that loads the model,
 runs it once (compiling where the peer compiles) and then times runs in a loop for about
 ``--seconds`` (at least 3 runs; pysd runs the flagship model once: one run takes 15-30 s).
-Models: the flagship and SDXorg samples from tests/sdxorg (or ../shared/conformance); a model file
+Models: the flagship and SDXorg samples from tests/sdxorg, ../shared/conformance or the published
+models folder ``INNOSIM_CORPUS`` (where Workforce is; see docs/corpus.md); a model file
 that is not there is reported as such. SDEverywhere (``--peers sde``): ``@sdeverywhere/compile``
 and ``@sdeverywhere/runtime`` from npm into ``--sde-dir``, the model generated as JavaScript and
 run under node (its C runtime ships with its command-line package, which npm does not serve us);
@@ -46,7 +47,8 @@ def find_model(name: str) -> Path | None:
     for p in MODELS.get(name, []):
         if p.is_file():
             return p
-    for base in (ROOT / "tests" / "sdxorg", SHARED):
+    corpus = os.environ.get("INNOSIM_CORPUS")  # the published models (tests/corpus/manifest.toml)
+    for base in (ROOT / "tests" / "sdxorg", SHARED) + ((Path(corpus),) if corpus else ()):
         if base.is_dir():
             hits = sorted(p for p in base.rglob("*.mdl") if name.replace("_", "").lower() in p.stem.replace("_", "").lower())
             if hits:

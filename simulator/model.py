@@ -372,7 +372,11 @@ class Model:
             next(v for v in self.program.ir.vars if v.idx == idx)
 
     def _kinds(self) -> dict:
-        return {v.idx: v.kind for v in self.program.ir.vars}
+        """idx -> kind of every variable of the base program (built once; callers only read it)."""
+        kinds = self.__dict__.get("_kinds_cache")
+        if kinds is None:
+            kinds = self.__dict__["_kinds_cache"] = {v.idx: v.kind for v in self.program.ir.vars}
+        return kinds
 
     def _chosen(self, prog: Program, outputs):
         wanted = None if outputs is None else {self.variable(o).idx for o in outputs}

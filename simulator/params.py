@@ -92,7 +92,7 @@ def resolve(model, params: dict | None) -> Resolved:
     if len(sizes) > 1:
         raise ParameterError(f"parameters give different ensemble sizes: {sorted(sizes)}")
     m = sizes.pop() if sizes else 1
-    by_idx = {v.idx: v for v in base.ir.vars}
+    by_idx = {v.idx: v for v in base.ir.vars} if series_specs else {}
     for idx, specs in series_specs.items():
         var = by_idx[idx]
         old = P.get(idx)

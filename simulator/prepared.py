@@ -14,6 +14,8 @@ no numba) is handed to ``Model.run``, so errors and messages are the same as the
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from . import runtime as rt
@@ -188,7 +190,7 @@ class PreparedRun:
             if params is None and vals is not None:
                 params = dict(zip(self.names, vals.tolist()))
             return self._slow(params)  # Model.run says where, or keeps :NA: as data
-        data = {name: out[:npos, a:b].reshape((npos,) + shape + (1,)) for name, (a, b, shape) in self._layout.items()}
+        data = _Columns(out, npos, self._layout)
         return Result(times=self._times, data=data, meta=self._meta, n_members=1,
                       metadata=dict(self._metadata, params=dict(params or {})),
                       status=[{"success": True, "message": ""}])
@@ -207,3 +209,29 @@ def _series_of_constants(model, variant) -> frozenset:
     """The part of a variant that keeps the base kernel: time series replacing constants."""
     kinds = model._kinds()
     return frozenset((i, k) for i, k in variant if k == "series" and kinds[i] == "const")
+
+
+class _Columns(Mapping):
+    """A run's outputs by name, each the view ``out[:npos, a:b]`` shaped (time, *shape, 1), made
+    when first read: a caller that reads five of the flagship's 324 variables does not pay for
+    the other views (about 0.4 ms a call)."""
+
+    def __init__(self, out: np.ndarray, npos: int, layout: dict):
+        self._out, self._npos, self._layout = out, npos, layout
+        self._made: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        arr = self._made.get(name)
+        if arr is None:
+            a, b, shape = self._layout[name]
+            arr = self._made[name] = self._out[:self._npos, a:b].reshape((self._npos,) + shape + (1,))
+        return arr
+
+    def __iter__(self):
+        return iter(self._layout)
+
+    def __len__(self) -> int:
+        return len(self._layout)
+
+    def __contains__(self, name) -> bool:
+        return name in self._layout

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,7 @@ class Result:
     """
 
     times: np.ndarray
-    data: dict[str, np.ndarray]
+    data: Mapping[str, np.ndarray]
     meta: dict[str, VariableMeta]
     n_members: int
     metadata: dict = field(default_factory=dict)

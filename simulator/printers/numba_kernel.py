@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from collections.abc import Sequence
 
 CHUNK = 16  # members per output buffer in the parallel driver
 ARGS = ("yinit, wshared, wpm, wpmrow, tabx, taby, taboff, serx, sery, sermeta, act_row, act_ser, "
@@ -14,7 +15,8 @@ def _block(lines, depth):
     return ["    " * depth + ln for ln in lines]
 
 
-def assemble(header: str, n: int, heads: list, arrays: list, nvals: int, parts: tuple) -> str:
+def assemble(header: str, n: int, heads: list, arrays: list, nvals: int, parts: tuple,
+             tables: Sequence[str] = ()) -> str:
     """The kernel module: ``member`` runs one ensemble member from the initial state to the end,
     ``run_serial``/``run_parallel`` run every member.
 
@@ -22,11 +24,12 @@ def assemble(header: str, n: int, heads: list, arrays: list, nvals: int, parts: 
     dynamic auxiliaries; nvals: cells saved; parts: the code of the initial values (run when
     ``initial``, which a prepared runner calls instead of the numpy init; numba compiles it only
     then), of the slow values, of one evaluation, of the end of a step and of the copy of every
-    cell into ``vals``.
+    cell into ``vals``. tables: module-level constant arrays the code reads (numba freezes them
+    into the machine code).
     """
     init, slow, body, clip, writes = parts
     L = [header, "import numpy as np", "from numba import njit, prange", "",
-         "from simulator.printers import numba_rt as rtf", "",
+         "from simulator.printers import numba_rt as rtf", "", *tables,
          "", "@njit(cache=True, error_model='numpy', nogil=True)", f"def member(m, mo, {ARGS}):"]
     head = ["nrows = wshared.shape[0]", "w = np.empty(max(nrows, 1))",
             "for r in range(nrows):", "    q = wpmrow[r]",
@@ -126,7 +129,7 @@ _ALLOWED_NAMES = frozenset("""
     sery sermeta act_row act_ser initial t0 dt nsteps rk check strict save_at save_t colmap out bad nrows w wb nact r q y
     x d j k1 k2 k3 u vals nsv k pos stage saving t tt abs mo nm c m0 m1 buf min nan inf exp sqrt log sin cos
     tan arcsin arccos arctan sinh cosh tanh trunc fmin fmax pymod interp extrapolate hold_backward
-    look_forward raw series square powlog""".split())
+    look_forward raw series square powlog array wsave""".split())
 _ALLOWED_STRINGS = frozenset({"'numpy'"})
 
 

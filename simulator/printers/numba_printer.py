@@ -179,22 +179,32 @@ class NumbaPrinter(ExprPrinter):
                 out += self.cells_lines(lambda c, i=i, b=base: f"w[{plus(flat_of(c, i.shape), b)}]", i.expr, i.shape)
         return out
 
-    def save_lines(self) -> tuple[list[str], list]:
-        """Copies of every cell into ``vals`` (a loop per subscripted variable), and their order."""
+    def save_lines(self) -> tuple[list[str], list, list[str]]:
+        """Copies of every cell into ``vals`` (a loop per subscripted variable), their order, and
+        the module's table ``wsave`` of (slot, row) pairs: the cells held in ``w`` rows (constants
+        and auxiliaries of constants, a third of the flagship's cells) are copied by one loop over
+        it instead of a statement each, which numba would type and lower one by one."""
         cells: list[tuple[int, int]] = []
         writes: list[str] = []
+        held: list[int] = []
         for var in self.ir.vars:
             if var.kind == "lookup":
                 continue
             size = int(np.prod(var.shape)) if var.shape else 1
             base = len(cells)
-            if size > 1:
+            if var.kind == "const" or var.idx not in self.a.dynamic:
+                row = self.row_block("const" if var.kind == "const" else "aux", var.idx, size)
+                held += [v for f in range(size) for v in (base + f, row + f)]
+            elif size > 1:
                 j = self.begin_statement(1)[0]
                 writes += [f"for {j} in range({size}):", f"    vals[{base} + {j}] = {self.var_name(var.idx, j)}"]
             else:
                 writes.append(f"vals[{base}] = {self.var_name(var.idx, 0)}")
             cells += [(var.idx, f) for f in range(size)]
-        return writes, cells
+        if not held:
+            return writes, cells, []
+        writes += [f"for q in range({len(held) // 2}):", "    vals[wsave[2 * q]] = w[wsave[2 * q + 1]]"]
+        return writes, cells, [f"wsave = np.array([{', '.join(map(str, held))}])"]
 
     def plan(self) -> FusedPlan:
         ir, a = self.ir, self.a
@@ -210,13 +220,13 @@ class NumbaPrinter(ExprPrinter):
             if s.non_negative:
                 clip += [f"for j in range({lo}, {hi}):", "    y[j] = rtf.fmax(y[j], 0.0)"]
         take, commit = self.register_lines()
-        writes, cells = self.save_lines()
+        writes, cells, tables = self.save_lines()
         size = self.printed  # what ``member`` costs to compile; ``initial`` compiles only when prepared
         init = self.init_lines()
         arrays = [(f"v{v.idx}", int(np.prod(v.shape))) for v in ir.vars
                   if v.dims and v.kind != "const" and v.idx in a.dynamic]
         src = assemble(self.header, a.n_state, self.table_heads(), arrays, len(cells),
-                       (init, slow, body + _under_stage0(take), clip + commit, writes))
+                       (init, slow, body + _under_stage0(take), clip + commit, writes), tables)
         check_source(src)
         rows = sorted(self.rows, key=lambda k: self.rows[k])
         return FusedPlan(source=src, n_state=a.n_state, rows=rows, tables=list(self.table_list), cells=cells,
