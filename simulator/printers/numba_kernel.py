@@ -37,7 +37,10 @@ def assemble(header: str, n: int, heads: list, arrays: list, nvals: int, parts: 
             "wb = w.copy()", "nact = act_row.shape[0]"]
     for t in heads:
         head += [f"tl{t} = taboff[{t}]", f"th{t} = taboff[{t + 1}]"]
-    head += [f"{name} = np.empty({size})" for name, size in arrays]
+    # the subscripted dynamic auxiliaries are views of one buffer ``ab``, so that saving them is
+    # one loop over a table (``asave``) rather than a loop per variable
+    head += [f"ab = np.empty({max(sum(size for _, size in arrays), 1)})"]
+    head += [f"{name} = ab[{lo}:{lo + size}]" for (name, size), lo in zip(arrays, buffer_offsets(arrays))]
     head += [f"y = np.empty({n})", f"x = np.empty({n})", f"d = np.zeros({n})", f"k1 = np.zeros({n})",
              f"k2 = np.zeros({n})", f"k3 = np.zeros({n})", f"u = np.empty({n})",
              f"vals = np.empty({max(nvals, 1)})",
@@ -129,8 +132,17 @@ _ALLOWED_NAMES = frozenset("""
     sery sermeta act_row act_ser initial t0 dt nsteps rk check strict save_at save_t colmap out bad nrows w wb nact r q y
     x d j k1 k2 k3 u vals nsv k pos stage saving t tt abs mo nm c m0 m1 buf min nan inf exp sqrt log sin cos
     tan arcsin arccos arctan sinh cosh tanh trunc fmin fmax pymod interp extrapolate hold_backward
-    look_forward raw series square powlog array wsave""".split())
+    look_forward raw series square powlog array wsave ab asave""".split())
 _ALLOWED_STRINGS = frozenset({"'numpy'"})
+
+
+def buffer_offsets(arrays: list) -> list[int]:
+    """Where each of ``arrays`` (name, size) starts in the buffer ``ab`` of ``member``."""
+    offsets, lo = [], 0
+    for _, size in arrays:
+        offsets.append(lo)
+        lo += size
+    return offsets
 
 
 class UnsafeSource(Exception):

@@ -37,7 +37,7 @@ from .numba_exprs import (
     flat_of,
     plus,
 )
-from .numba_kernel import assemble, check_source
+from .numba_kernel import assemble, buffer_offsets, check_source
 
 __all__ = ["FusedPlan", "FusedUnsupported", "print_numba"]
 
@@ -179,14 +179,17 @@ class NumbaPrinter(ExprPrinter):
                 out += self.cells_lines(lambda c, i=i, b=base: f"w[{plus(flat_of(c, i.shape), b)}]", i.expr, i.shape)
         return out
 
-    def save_lines(self) -> tuple[list[str], list, list[str]]:
-        """Copies of every cell into ``vals`` (a loop per subscripted variable), their order, and
-        the module's table ``wsave`` of (slot, row) pairs: the cells held in ``w`` rows (constants
-        and auxiliaries of constants, a third of the flagship's cells) are copied by one loop over
-        it instead of a statement each, which numba would type and lower one by one."""
+    def save_lines(self, buffered: dict) -> tuple[list[str], list, list[str]]:
+        """Copies of every cell into ``vals``, their order, and the module's tables of (slot,
+        place) pairs: ``wsave`` for the cells held in ``w`` rows (constants and auxiliaries of
+        constants, a third of the flagship's cells) and ``asave`` for those of the subscripted
+        dynamic auxiliaries in the buffer ``ab`` (``buffered``: idx -> offset). One loop over each
+        table copies them, instead of a statement or loop each, which numba would type and lower
+        one by one; the scalar dynamic auxiliaries, locals, are copied a statement each."""
         cells: list[tuple[int, int]] = []
         writes: list[str] = []
         held: list[int] = []
+        inbuf: list[int] = []
         for var in self.ir.vars:
             if var.kind == "lookup":
                 continue
@@ -195,16 +198,17 @@ class NumbaPrinter(ExprPrinter):
             if var.kind == "const" or var.idx not in self.a.dynamic:
                 row = self.row_block("const" if var.kind == "const" else "aux", var.idx, size)
                 held += [v for f in range(size) for v in (base + f, row + f)]
-            elif size > 1:
-                j = self.begin_statement(1)[0]
-                writes += [f"for {j} in range({size}):", f"    vals[{base} + {j}] = {self.var_name(var.idx, j)}"]
+            elif var.idx in buffered:
+                inbuf += [v for f in range(size) for v in (base + f, buffered[var.idx] + f)]
             else:
                 writes.append(f"vals[{base}] = {self.var_name(var.idx, 0)}")
             cells += [(var.idx, f) for f in range(size)]
-        if not held:
-            return writes, cells, []
-        writes += [f"for q in range({len(held) // 2}):", "    vals[wsave[2 * q]] = w[wsave[2 * q + 1]]"]
-        return writes, cells, [f"wsave = np.array([{', '.join(map(str, held))}])"]
+        tables = []
+        for name, pairs, source in (("wsave", held, "w"), ("asave", inbuf, "ab")):
+            if pairs:
+                writes += [f"for q in range({len(pairs) // 2}):", f"    vals[{name}[2 * q]] = {source}[{name}[2 * q + 1]]"]
+                tables.append(f"{name} = np.array([{', '.join(map(str, pairs))}])")
+        return writes, cells, tables
 
     def plan(self) -> FusedPlan:
         ir, a = self.ir, self.a
@@ -220,11 +224,11 @@ class NumbaPrinter(ExprPrinter):
             if s.non_negative:
                 clip += [f"for j in range({lo}, {hi}):", "    y[j] = rtf.fmax(y[j], 0.0)"]
         take, commit = self.register_lines()
-        writes, cells, tables = self.save_lines()
+        dyn = [v for v in ir.vars if v.dims and v.kind != "const" and v.idx in a.dynamic]
+        arrays = [(f"v{v.idx}", int(np.prod(v.shape))) for v in dyn]
+        writes, cells, tables = self.save_lines({v.idx: lo for v, lo in zip(dyn, buffer_offsets(arrays))})
         size = self.printed  # what ``member`` costs to compile; ``initial`` compiles only when prepared
         init = self.init_lines()
-        arrays = [(f"v{v.idx}", int(np.prod(v.shape))) for v in ir.vars
-                  if v.dims and v.kind != "const" and v.idx in a.dynamic]
         src = assemble(self.header, a.n_state, self.table_heads(), arrays, len(cells),
                        (init, slow, body + _under_stage0(take), clip + commit, writes), tables)
         check_source(src)
