@@ -1,6 +1,10 @@
-"""First-compile time of the numba backend, and the time to load a compiled kernel from the cache.
+"""First-compile time of the compiled backend, and the time to load a compiled kernel from the cache.
 
-    python benchmarks/bench_compile.py [--models flagship 1d 2d] [--compare OTHER_CHECKOUT]
+    python benchmarks/bench_compile.py [--models flagship 1d 2d] [--compilers llvm numba]
+                                       [--compare OTHER_CHECKOUT]
+
+``--compilers``: who compiles the kernel (``KernelCache(compiler=...)``): LLVM from the kernel's
+source directly (the default) and/or numba; each is measured in its own processes.
 
 Models: ``flagship`` (models/zhejiang_innovation_openness.mdl) and two generated subscripted models
 of 1 000 elements, each with a lookup and a SUM: ``1d`` (one range of 1 000 regions) and ``2d``
@@ -65,12 +69,16 @@ import json, sys, time
 import numba  # imported before timing: the figures are the compile's, not numba's import
 import simulator
 from simulator.kernel_cache import KernelCache
-m = simulator.load(sys.argv[1], cache=KernelCache(sys.argv[2]))
+try:
+    cache = KernelCache(sys.argv[2], compiler=sys.argv[3])
+except TypeError:  # an engine from before the choice of compiler: numba
+    cache = KernelCache(sys.argv[2])
+m = simulator.load(sys.argv[1], cache=cache)
 cpu, wall = time.process_time(), time.perf_counter()
 r = m.run(method="euler", options=simulator.RunOptions(backend="numba"))
 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
 f = r.metadata.get("fused") or {}
-print(json.dumps({"backend": r.metadata["backend"], "kernel": f.get("kernel"),
+print(json.dumps({"backend": r.metadata["backend"], "kernel": f.get("kernel"), "compiler": f.get("compiler", "numba"),
                   "compile": sum(f.get("compile_seconds", {}).values()), "cpu": cpu, "wall": wall}))
 """
 
@@ -85,10 +93,10 @@ def model_files(folder: Path) -> dict[str, Path]:
     return files
 
 
-def measure(root: Path, model: Path, cache: Path) -> dict:
+def measure(root: Path, model: Path, cache: Path, compiler: str) -> dict:
     """One first run of ``model`` in a new python process of the engine at ``root``."""
     env = {**os.environ, "PYTHONPATH": str(root)}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(model), str(cache)], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", CHILD, str(model), str(cache), compiler], capture_output=True,
                          text=True, cwd=root, env=env, timeout=1800)
     if out.returncode != 0:
         raise SystemExit(f"bench_compile: the run of {model.name} on {root} failed:\n{out.stderr[-2000:]}")
@@ -98,22 +106,26 @@ def measure(root: Path, model: Path, cache: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", nargs="+", default=["flagship", "1d", "2d"], choices=["flagship", "1d", "2d"])
+    ap.add_argument("--compilers", nargs="+", default=["llvm"], choices=["llvm", "numba"])
     ap.add_argument("--compare", type=Path, default=None, help="another checkout of the engine, measured first")
     args = ap.parse_args(argv)
-    roots = ([("other", args.compare.resolve())] if args.compare else []) + [("this", ROOT)]
+    roots = ([("other", args.compare.resolve())] if args.compare else [])
+    roots += [(f"this/{c}" if len(args.compilers) > 1 else "this", ROOT, c) for c in args.compilers]
+    if args.compare:
+        roots[0] = ("other", args.compare.resolve(), args.compilers[0])
     with tempfile.TemporaryDirectory(prefix="bench_compile_") as tmp:
         files = model_files(Path(tmp))
-        print(f"{'model':9} {'engine':6} {'cold compile':>13} {'cold CPU':>9} {'load (new process)':>19}  backend")
+        print(f"{'model':9} {'engine':10} {'cold compile':>13} {'cold CPU':>9} {'load (new process)':>19}  compiler")
         for name in args.models:
             got = {}
-            for label, root in roots:
-                cache = Path(tmp) / f"cache_{name}_{label}"
-                cold = measure(root, files[name], cache)
-                warm = measure(root, files[name], cache)
+            for label, root, compiler in roots:
+                cache = Path(tmp) / f"cache_{name}_{label.replace('/', '_')}"
+                cold = measure(root, files[name], cache, compiler)
+                warm = measure(root, files[name], cache, compiler)
                 got[label] = (cold, warm)
-                print(f"{name:9} {label:6} {cold['compile']:11.2f} s {cold['cpu']:7.2f} s {warm['wall']:17.2f} s  "
-                      f"{cold['backend']}", flush=True)
-            if len(got) == 2:
+                print(f"{name:9} {label:10} {cold['compile']:11.2f} s {cold['cpu']:7.2f} s {warm['wall']:17.2f} s  "
+                      f"{cold['compiler']} ({cold['backend']})", flush=True)
+            if "other" in got and "this" in got:
                 (oc, ow), (tc, tw) = got["other"], got["this"]
                 print(f"{name:9} ratio  {tc['compile'] / oc['compile']:11.2f}   {tc['cpu'] / oc['cpu']:7.2f}   "
                       f"{tw['wall'] / ow['wall']:17.2f}    (this / other)", flush=True)

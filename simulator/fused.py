@@ -1,27 +1,32 @@
-"""Fused backend: a model's whole Euler/RK4 run as one compiled numba kernel per ensemble member.
+"""Fused backend: a model's whole Euler/RK4 run as one compiled kernel per ensemble member.
 
 The numpy path pays python's per-operation overhead for every equation at every TIME STEP; the
 fused kernel (printed from the IR by :mod:`simulator.printers.numba_printer`) runs one member from
 the initial state to FINAL TIME in compiled code and writes only the requested outputs at the save
-times. Members run independently (``prange`` over members, in chunks), so results do not depend on
-the number of threads or on how an ensemble is split. Only what a call needs is compiled: a single
-run (or a small ensemble) calls the compiled ``member`` from python once per member; the
-multi-threaded ``run_parallel`` is compiled the first time an ensemble of
-:data:`PARALLEL_MIN_MEMBERS` or more runs.
+times. Members run independently (in chunks of 16 on a pool of threads), so results do not depend
+on the number of threads or on how an ensemble is split.
 
-numba is optional and imported only here, when a run may use it: without it, or for anything the
-printer does not handle, the engine runs the numpy path and says why in
-``Result.metadata["backend"]``; a member that turns non-finite sends the run back to the numpy
-path, which reports where (or keeps :NA: as data). One kernel serves a model structure: constants,
-lookups and time series are inputs, not code. Kernels live in the model's
-:class:`~simulator.kernel_cache.KernelCache`.
+Two compilers take the same kernel source (the cache's ``compiler``): LLVM directly
+(:mod:`simulator.llvm_jit`, the default: the flagship in about 1.5 s, every function of the kernel
+at once, numba not even imported) and numba (8–18 s; only what a call needs: ``member`` for a
+single run, ``run_parallel`` the first time an ensemble of :data:`PARALLEL_MIN_MEMBERS` or more
+runs). A source outside the LLVM translator's subset goes to numba, and
+``metadata["fused"]["compiler"]`` says so. Both give the same numbers, bit for bit.
+
+The backend keeps the name "numba" (``RunOptions(backend="numba")``) and needs numba installed
+(the ``fast`` extra, which brings llvmlite); without it, or for anything the printer does not
+handle, the engine runs the numpy path and says why in ``Result.metadata["backend"]``; a member
+that turns non-finite sends the run back to the numpy path, which reports where (or keeps :NA: as
+data). One kernel serves a model structure: constants, lookups and time series are inputs, not
+code. Kernels live in the model's :class:`~simulator.kernel_cache.KernelCache`.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import importlib.util
 import re
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from . import llvm_jit
 from . import runtime as rt
+from .compiling import compile_within, expected_compile_seconds, numba_job
 from .ir import deep_trees
-from .kernel_cache import forget_compiled, unreadable_cache
 from .printers.numba_kernel import UnsafeSource
 from .printers.numba_printer import FusedPlan, FusedUnsupported, print_numba
 from .printers.numpy_printer import INITIAL_SLOT
@@ -53,119 +59,31 @@ MAX_KERNEL_SIZE = 50_000
 MAX_KERNEL_LOOPS = 1000
 AUTO_COMPILE_SECONDS = 60.0
 NUMPY_SECONDS_PER_NODE = 0.6e-6  # numpy's cost of one IR node per derivative evaluation (any size)
-COMPILE_SECONDS_PER_NODE = 0.02  # numba's compile time per printed IR node (the flagship, one quiet core)
+LLVM_SECONDS_PER_NODE = 0.0008  # the same compiled by LLVM from the source directly (flagship ~1.5 s)
 
 
 def numba_missing() -> str | None:
-    """Why numba cannot be used here, or None when it can."""
+    """Why numba cannot be used here, or None when it can. Finding it does not import it (about half
+    a second): a kernel LLVM compiles never needs it; one numba compiles imports it then."""
+    if "numba" in sys.modules and sys.modules["numba"] is None:
+        return "numba is not available (ImportError: numba is blocked in this process)"
     try:
-        import numba  # noqa: F401
-
-        from .printers import numba_rt  # noqa: F401
-    except Exception as exc:  # noqa: BLE001 - any import failure means "use numpy"
+        found = importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError) as exc:
         return f"numba is not available ({type(exc).__name__}: {exc})"
-    return None
+    return None if found else "numba is not available (ModuleNotFoundError: No module named 'numba')"
 
 
 def _header() -> str:
-    import numba
+    """The first line of every kernel source: what its machine code depends on besides the text."""
+    from .printers import numba_kernel
 
-    from .printers import numba_rt
-
-    helpers = hashlib.sha256(Path(numba_rt.__file__).read_bytes()).hexdigest()
-    return f"# innosim fused kernel; helpers sha256 {helpers}; numba {numba.__version__}"
-
-
-COMPILE_STACK_BYTES = 256 * 1024 * 1024
-
-
-PROGRESS_AFTER = 0.5  # seconds of compiling before the progress message appears (a cache hit is faster)
-
-
-class Progress:
-    """"compiling the model for this machine (first run only)…" on stderr, with the seconds spent
-    against an estimate from the kernel's size, while numba compiles; silent for a cache hit."""
-
-    def __init__(self, expected: float, stream=None):
-        self.expected = max(expected, 1.0)
-        self.stream = stream if stream is not None else sys.stderr
-        self.started = time.perf_counter()
-        self.shown = False
-
-    def tick(self) -> None:
-        spent = time.perf_counter() - self.started
-        if spent < PROGRESS_AFTER:
-            return
-        tty = getattr(self.stream, "isatty", lambda: False)()
-        # a terminal line is rewritten every tick; a log gets a line every 10 s
-        if tty or not self.shown or int(spent) // 10 != int(spent - 1.0) // 10:
-            how = f"about {int(100 * spent / self.expected)} %" if spent < 0.95 * self.expected else \
-                f"a model this size usually takes {self.expected:.0f} s; a busy machine takes longer"
-            self.stream.write(f"compiling the model for this machine (first run only)… {spent:.0f} s, {how}"
-                              + ("\r" if tty else "\n"))
-            self.stream.flush()
-        self.shown = True
-
-    def finish(self) -> None:
-        if self.shown:
-            self.stream.write(f"compiling the model for this machine (first run only)… done in "
-                              f"{time.perf_counter() - self.started:.1f} s\n")
-            self.stream.flush()
-
-
-def expected_compile_seconds(size: int) -> float:
-    """A rough compile time of a kernel of ``size`` printed IR nodes (numba, one quiet core)."""
-    return 2.0 + size * COMPILE_SECONDS_PER_NODE
-
-
-def _compile_within(disp, sig, limit: float | None, expected: float = 10.0) -> str | None:
-    """Compile ``disp`` for ``sig``; None when done, else why the kernel cannot be used now.
-
-    The compiler runs in a thread while this one reports progress on stderr. With a ``limit``,
-    a compile not done in time is left running (a daemon thread: it finishes and fills numba's
-    disk cache in the background) and the caller goes on with numpy.
-    """
-    box: dict = {}
-
-    def work():
-        try:
-            # numba's passes recurse along the kernel's expressions: a large flagship kernel comes
-            # within a few hundred frames of Python's default limit
-            with deep_trees():
-                try:
-                    disp.compile(sig)
-                except Exception as exc:  # noqa: BLE001 - sorted out just below
-                    if not unreadable_cache(exc):
-                        raise
-                    # a damaged cache file (a full disk, a killed writer of an old numba): delete
-                    # this kernel's compiled files and compile it again, once
-                    box["repaired"] = forget_compiled(disp.py_func.__globals__.get("__file__", ""), exc)
-                    disp.compile(sig)
-        except Exception as exc:  # noqa: BLE001 - a numba failure is a reason to use numpy
-            box["error"] = f"numba could not compile the kernel ({type(exc).__name__})"
-
-    thread = threading.Thread(target=work, name="innosim-numba-compile", daemon=True)
-    old_size = threading.stack_size(COMPILE_STACK_BYTES)  # room for the deeper recursion
+    helpers = hashlib.sha256(Path(numba_kernel.__file__).with_name("numba_rt.py").read_bytes()).hexdigest()
     try:
-        thread.start()  # the stack size applies to threads started from here on
-    finally:
-        threading.stack_size(old_size)
-    progress = Progress(expected)
-    deadline = None if limit is None else time.perf_counter() + limit
-    while thread.is_alive():
-        wait = 1.0 if progress.shown else PROGRESS_AFTER
-        if deadline is not None:
-            wait = min(wait, max(deadline - time.perf_counter(), 0.0))
-        thread.join(wait)
-        progress.tick()
-        if deadline is not None and thread.is_alive() and time.perf_counter() >= deadline:
-            progress.finish()
-            return (f"compiling the kernel took longer than {limit:g} s; it goes on in the background "
-                    "and later processes find it in the cache")
-    progress.finish()
-    if "repaired" in box:
-        sys.stderr.write(box["repaired"] + "\n")
-    return box.get("error")
+        version = importlib.metadata.version("numba")
+    except importlib.metadata.PackageNotFoundError:
+        version = "none"
+    return f"# innosim fused kernel; helpers sha256 {helpers}; numba {version}"
 
 
 def _as_cells(value, shape) -> np.ndarray:
@@ -228,7 +146,9 @@ class Kernel:
     sha: str  # sha256 of the source
     header: str
     module: Any = None  # the loaded kernel module (member, run_parallel, initial...)
-    origin: str = ""  # where the module came from: memory | disk | uncached
+    origin: str = ""  # where the module came from: memory | disk | uncached | compiled
+    compiler: str = ""  # who compiled it: llvm | numba
+    why_not_llvm: str = ""  # why numba compiled it when LLVM was asked to
     compile_seconds: dict = field(default_factory=dict)  # driver -> seconds of its first compile/load
     last_seconds: float = 0.0  # time spent inside the compiled loop by the last call
 
@@ -238,36 +158,82 @@ class Kernel:
         return len(re.findall(r"^\s*for ", self.plan.source, re.M))
 
     def _driver(self, cache, parallel: bool, args, limit: float | None):
-        """The compiled driver for ``args``: ``run_parallel`` for an ensemble worth threads, else a
-        python loop calling ``member`` once per member.
+        """The compiled driver for ``args``: ``run_parallel`` for an ensemble worth threads, else one
+        that runs the members one after the other.
 
-        A single run needs no compiled driver: compiling ``run_serial`` would type ``member`` again
-        and hand its whole LLVM module to the optimiser a second time (numba links a callee into its
-        caller and optimises the result), for a loop that python runs as fast.
+        The kernel is compiled by LLVM from its source directly (:mod:`simulator.llvm_jit`) when the
+        cache's compiler is "llvm" and the source is within that translator's subset, else by numba.
+        With numba, a single run needs no compiled driver: compiling ``run_serial`` would type
+        ``member`` again and hand its whole LLVM module to the optimiser a second time (numba links
+        a callee into its caller and optimises the result), for a loop that python runs as fast.
         """
         name = "run_parallel" if parallel else "run_serial"
         if self.module is None:
-            self.module, self.origin = cache.load(self.plan.source, self.sha, self.header)
-            for fn in (self.module.member, self.module.initial):
-                # numba's rewrite passes (array expressions, branches on constants) find nothing in a
-                # kernel of scalar statements and cost a tenth of its compile; the machine code is
-                # the same, so a cache filled with or without them serves both
-                fn.targetoptions["no_rewrites"] = True
+            self._load(cache, limit)
+        if self.compiler == "llvm":
+            self.compile_seconds.setdefault(name, 0.0)  # compiled with the module
+            return self.module.run_parallel if parallel else self.module.run_serial
         disp = self.module.run_parallel if parallel else self.module.member
         if name not in self.compile_seconds:
             import numba
 
             sig = tuple(numba.typeof(a) for a in (args if parallel else (0, 0) + args[:-1]))
             started = time.perf_counter()
-            error = _compile_within(disp, sig, limit, expected_compile_seconds(self.plan.size))
+            error = compile_within(numba_job(disp, sig), limit, expected_compile_seconds(self.plan.size))
             if error is not None:
                 raise FusedUnsupported(error)
             self.compile_seconds[name] = time.perf_counter() - started
         return disp if parallel else self.serial()
 
-    def serial(self) -> "_SerialDriver":
+    def _load(self, cache, limit: float | None) -> None:
+        """The kernel's module: compiled by LLVM (with progress), or numba's module of the source."""
+        if getattr(cache, "compiler", "llvm") == "llvm" and llvm_jit.llvm_missing() is None:
+            known = cache.remembered("llvm:" + self.sha)
+            if known is not None:
+                self.module, self.origin, self.compiler = known, "memory", "llvm"
+                self.compile_seconds["run_serial"] = 0.0
+                return
+            box: dict = {}
+
+            def job() -> str | None:
+                try:
+                    box["module"] = llvm_jit.compile_kernel(self.plan.source, cache.folder())
+                except llvm_jit.LlvmUnsupported as exc:
+                    box["unsupported"] = str(exc)
+                except Exception as exc:  # noqa: BLE001 - LLVM failing is a reason to use numba
+                    box["unsupported"] = f"LLVM could not compile the kernel ({type(exc).__name__}: {exc})"
+                return None
+
+            started = time.perf_counter()
+            error = compile_within(job, limit, LLVM_SECONDS_PER_NODE * self.plan.size)
+            if error is not None:
+                raise FusedUnsupported(error)
+            if "module" in box:
+                self.module, self.origin = box["module"]
+                self.compiler = "llvm"
+                cache.remember("llvm:" + self.sha, self.module)
+                self.compile_seconds["run_serial"] = time.perf_counter() - started
+                return
+            self.why_not_llvm = box["unsupported"]
+        missing = numba_missing()
+        if missing is not None:
+            raise FusedUnsupported(f"{missing}; LLVM: {self.why_not_llvm or 'not asked'}")
+        try:
+            self.module, self.origin = cache.load(self.plan.source, self.sha, self.header)
+        except ImportError as exc:  # a broken numba installation
+            raise FusedUnsupported(f"numba is not available ({type(exc).__name__}: {exc})") from None
+        self.compiler = "numba"
+        for fn in (self.module.member, self.module.initial):
+            # numba's rewrite passes (array expressions, branches on constants) find nothing in a
+            # kernel of scalar statements and cost a tenth of its compile; the machine code is
+            # the same, so a cache filled with or without them serves both
+            fn.targetoptions["no_rewrites"] = True
+
+    def serial(self):
         """A callable taking ``run_serial``'s arguments that runs the compiled ``member`` once per
         member (the module must be loaded): what a caller of ``run_serial`` can use instead."""
+        if self.compiler == "llvm":
+            return self.module.run_serial
         return _SerialDriver(self.module.member)
 
     def integrate(self, model, prog, P, S, y0, grid, *, rk, check, wanted, members, compile_limit=None):
@@ -457,7 +423,8 @@ def attempt(model, prog, variant, method, opts, *, P, S, y0, grid, chosen, membe
             if v is kernel:
                 model._fused[k] = str(exc)
         return None, f"numpy (fused backend: {exc})", None
-    meta = {"kernel": kernel.origin, "compile_seconds": dict(kernel.compile_seconds),
+    compiler = kernel.compiler + (f" (LLVM: {kernel.why_not_llvm})" if kernel.why_not_llvm else "")
+    meta = {"kernel": kernel.origin, "compiler": compiler, "compile_seconds": dict(kernel.compile_seconds),
             "loop_seconds": kernel.last_seconds}
     if run is None:
         return None, "numpy (fused backend: a value became NaN or infinite; the numpy path handles it)", meta

@@ -1,17 +1,21 @@
-"""Where compiled numba kernels live: an explicit cache object, no module-level state.
+"""Where compiled kernels live: an explicit cache object, no module-level state.
 
-A kernel's source is written under the cache folder, named by the sha256 of its text, and loaded
-from there, so that numba's own cache (``cache=True``, machine code beside the file) serves later
-processes: the JIT cost is paid once per machine, model structure and numba version. Writes are
-atomic (a private temporary file renamed into place), content-addressed files are never rewritten,
-and two processes compiling the same model at once both end with the same, complete file (numba
-writes its own cache files the same way). A cached kernel numba cannot read (a damaged file) is
-deleted and compiled again, with a message on stderr (:func:`forget_compiled`).
+``KernelCache(folder, compiler="llvm")``: LLVM compiles a kernel's source directly and its machine
+code is stored as an object file named by the sha256 of the LLVM IR and of the machine (CPU,
+features, LLVM version), with a checksum: a file that is not whole is deleted and compiled again,
+with a message on stderr (:mod:`simulator.llvm_jit`). ``compiler="numba"`` (or
+``$INNOSIM_COMPILER=numba``; also where a kernel is outside LLVM's subset): the kernel's source is
+written under the cache folder, named by the sha256 of its text, and loaded from there, so that
+numba's own cache (``cache=True``, machine code beside the file) serves later processes; a cached
+kernel numba cannot read is deleted and compiled again, with a message (:func:`forget_compiled`).
+Either way the cost is paid once per machine and model structure. Writes are atomic (a private
+temporary file renamed into place), content-addressed files are never rewritten, and two processes
+compiling the same model at once both end with the same, complete file.
 
 The folder is ``KernelCache(path)``, else ``$INNOSIM_CACHE``, else ``$INNOSIM_CACHE_DIR``
 (older name), else ``$XDG_CACHE_HOME/innosim`` or ``~/.cache/innosim``; kernels go in its
 ``fused`` subfolder. A folder that others can write to is never used (numba's cache files are
-pickles): kernels then compile in memory, every process anew.
+pickles, object files are machine code): kernels then compile in memory, every process anew.
 """
 from __future__ import annotations
 
@@ -23,20 +27,30 @@ import traceback
 import types
 from pathlib import Path
 
+COMPILERS = ("llvm", "numba")
+
 
 class KernelCache:
     """Generated kernel modules, in memory for this object's life and on disk across processes."""
 
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, *, compiler: str = "llvm"):
+        if compiler not in COMPILERS:
+            raise ValueError(f"KernelCache: compiler must be one of {', '.join(COMPILERS)}, got {compiler!r}")
         self.root = Path(root) if root is not None else None
-        self._loaded: dict[str, types.ModuleType] = {}
+        self.compiler = compiler  # who compiles kernels: "llvm" (numba where LLVM's subset ends) or "numba"
+        self._loaded: dict[str, object] = {}
         self._lock = threading.Lock()
         self.launch_lock = threading.Lock()  # one multi-threaded numba launch at a time
 
     @classmethod
     def from_env(cls) -> "KernelCache":
         root = os.environ.get("INNOSIM_CACHE") or os.environ.get("INNOSIM_CACHE_DIR")
-        return cls(root) if root else cls(None)
+        compiler = os.environ.get("INNOSIM_COMPILER", "") or "llvm"
+        if compiler not in COMPILERS:
+            sys.stderr.write(f"innosim: INNOSIM_COMPILER={compiler!r} is not one of {', '.join(COMPILERS)}; "
+                             "using llvm\n")
+            compiler = "llvm"
+        return cls(root or None, compiler=compiler)
 
     def folder(self) -> Path | None:
         """The folder of kernel modules, created if needed; None when it is unusable."""
@@ -55,15 +69,24 @@ class KernelCache:
             return None
         return path if os.access(path, os.W_OK) else None
 
+    def remembered(self, key: str):
+        """A compiled module this cache holds in memory under ``key``, or None."""
+        with self._lock:
+            return self._loaded.get(key)
+
+    def remember(self, key: str, module) -> None:
+        with self._lock:
+            self._loaded.setdefault(key, module)
+
     def load(self, src: str, sha: str, header: str) -> tuple[types.ModuleType, str]:
         """The module of a kernel source: from memory, or written to (or found in) the disk cache.
 
         Returns (module, origin) with origin "memory", "disk" or "uncached".
         """
         with self._lock:
-            mod = self._loaded.get(sha)
-            if mod is not None:
-                return mod, "memory"
+            known = self._loaded.get(sha)
+            if isinstance(known, types.ModuleType):
+                return known, "memory"
             name = f"innosim_fused_{sha[:24]}"
             folder = self.folder()
             text, where, origin = src, "<innosim fused kernel>", "uncached"

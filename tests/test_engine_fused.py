@@ -256,7 +256,13 @@ def test_auto_picks_by_model_size_not_by_ensemble_size(bench, load_mdl):
     assert bench.run(method="rk4").metadata["backend"] == "numba"
 
 
-def test_compiled_kernel_is_cached_on_disk(write_mdl, tmp_path):
+def kernel_files(cache, compiler: str) -> list:
+    """The cached kernels of a cache folder: numba's sources or LLVM's object files."""
+    return list((cache / "fused").glob("innosim_fused_*.py" if compiler == "numba" else "innosim_llvm_*.o"))
+
+
+@pytest.mark.parametrize("compiler", ["llvm", "numba"])
+def test_compiled_kernel_is_cached_on_disk(write_mdl, tmp_path, compiler):
     cache = tmp_path / "cache"
     path = write_mdl("S = INTEG(k * (10 - S) + 0.125, 2) ~ u ~ |\nk = 0.3 ~ 1/Month ~ |\n")
     code = ("import simulator\n"
@@ -267,41 +273,45 @@ def test_compiled_kernel_is_cached_on_disk(write_mdl, tmp_path):
     runs = []
     for _ in range(2):  # two processes: the second finds the first one's kernel
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                             env={**os.environ, "INNOSIM_CACHE": str(cache)})
+                             env={**os.environ, "INNOSIM_CACHE": str(cache), "INNOSIM_COMPILER": compiler})
         assert out.returncode == 0, out.stderr
         runs.append(out.stdout.split())
     assert [r[:2] for r in runs] == [["numba", "disk"]] * 2
     assert runs[0][3] == runs[1][3]
-    kernels = list((cache / "fused").glob("innosim_fused_*.py"))
+    kernels = kernel_files(cache, compiler)
     assert len(kernels) == 1
-    assert list((cache / "fused" / "__pycache__").glob(kernels[0].stem + ".member-*.nbi"))
+    if compiler == "numba":
+        assert list((cache / "fused" / "__pycache__").glob(kernels[0].stem + ".member-*.nbi"))
     assert float(runs[1][2]) < float(runs[0][2])  # loading machine code beats compiling it
 
 
-def test_two_processes_compiling_the_same_model_share_one_cache(write_mdl, tmp_path):
+@pytest.mark.parametrize("compiler", ["llvm", "numba"])
+def test_two_processes_compiling_the_same_model_share_one_cache(write_mdl, tmp_path, compiler):
     cache = tmp_path / "cache"
     path = write_mdl("S = INTEG(k * (12.5 - S) + 0.375, 2) ~ u ~ |\nk = 0.3 ~ 1/Month ~ |\n")
     code = ("import simulator\n"
             f"r = simulator.load({str(path)!r}).run(method='euler', "
             "options=simulator.RunOptions(backend='numba'))\n"
             "print(r.metadata['backend'], float(r['S'][-1, 0]))\n")
-    env = {**os.environ, "INNOSIM_CACHE": str(cache)}
+    env = {**os.environ, "INNOSIM_CACHE": str(cache), "INNOSIM_COMPILER": compiler}
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, cwd=ROOT, env=env) for _ in range(2)]
     outs = [p.communicate(timeout=600) for p in procs]
     for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err
     assert outs[0][0] == outs[1][0] and outs[0][0].split()[0] == "numba"
-    assert len(list((cache / "fused").glob("innosim_fused_*.py"))) == 1
+    assert len(kernel_files(cache, compiler)) == 1
     assert not list((cache / "fused").glob(".*.tmp"))  # no partial file left behind
 
 
-def test_cache_folder_given_as_an_argument(load_mdl, tmp_path):
+@pytest.mark.parametrize("compiler", ["llvm", "numba"])
+def test_cache_folder_given_as_an_argument(load_mdl, tmp_path, compiler):
     m = load_mdl("S = INTEG(k * (11.5 - S), 2) ~ u ~ |\nk = 0.3 ~ 1/Month ~ |\n")
-    m2 = simulator.load(m.path, cache=KernelCache(tmp_path / "mine"))
+    m2 = simulator.load(m.path, cache=KernelCache(tmp_path / "mine", compiler=compiler))
     res = m2.run(method="euler", options=NUMBA)
     assert res.metadata["fused"]["kernel"] == "disk"
-    assert len(list((tmp_path / "mine" / "fused").glob("innosim_fused_*.py"))) == 1
+    assert res.metadata["fused"]["compiler"] == compiler
+    assert len(kernel_files(tmp_path / "mine", compiler)) == 1
 
 
 def test_kernels_of_other_engine_versions_are_pruned(load_mdl, tmp_path, monkeypatch):
@@ -313,6 +323,7 @@ def test_kernels_of_other_engine_versions_are_pruned(load_mdl, tmp_path, monkeyp
     stale_nbi = cache / "fused" / "__pycache__" / (stale.stem + ".member-8.py311.nbi")
     stale_nbi.write_text("")
     monkeypatch.setenv("INNOSIM_CACHE", str(cache))
+    monkeypatch.setenv("INNOSIM_COMPILER", "numba")  # numba's kernel sources carry its version
     # a structure no other test compiles: the kernel is written now, not found in memory
     m = load_mdl("S = INTEG(k * (17.25 - S) - 0.0625 * S, 4) ~ u ~ |\nk = 0.75 ~ 1/Month ~ |\n")
     assert m.run(method="euler", options=NUMBA).metadata["fused"]["kernel"] == "disk"

@@ -29,16 +29,20 @@ def test_import_simulator_loads_no_heavy_dependency():
     assert _python(code) == "[]"
 
 
-def test_numba_is_imported_only_when_a_run_uses_the_fused_backend():
+@pytest.mark.parametrize("compiler", ["llvm", "numba"])
+def test_compilers_are_imported_only_when_a_run_uses_the_fused_backend(compiler, monkeypatch):
     pytest.importorskip("numba")
+    monkeypatch.setenv("INNOSIM_COMPILER", compiler)
     code = ("import sys, simulator\n"
             f"m = simulator.load({str(MODELS / 'decay.mdl')!r})\n"
             "m.run(method='euler', options=simulator.RunOptions(backend='numpy'))\n"
             "m.run(method='RK45')\n"
-            "print('numba' in sys.modules)\n"
-            "m.run(method='euler', options=simulator.RunOptions(backend='numba'))\n"
-            "print('numba' in sys.modules)\n")
-    assert _python(code).split() == ["False", "True"]
+            "print('llvmlite' in sys.modules, 'numba' in sys.modules)\n"
+            "r = m.run(method='euler', options=simulator.RunOptions(backend='numba'))\n"
+            "print('llvmlite' in sys.modules, 'numba' in sys.modules, r.metadata['fused']['compiler'])\n")
+    # LLVM compiles the kernel without numba's front end: numba is not even imported
+    after = ["True", "False", "llvm"] if compiler == "llvm" else ["True", "True", "numba"]
+    assert _python(code).split() == ["False", "False"] + after
 
 
 def _module_state():

@@ -123,19 +123,19 @@ Capacity = 100 ~~|
 def test_compile_progress_message(monkeypatch):
     import io
 
-    from simulator import fused
+    from simulator import compiling
 
-    monkeypatch.setattr(fused, "PROGRESS_AFTER", 0.0)
+    monkeypatch.setattr(compiling, "PROGRESS_AFTER", 0.0)
     out = io.StringIO()
-    progress = fused.Progress(expected=10.0, stream=out)
+    progress = compiling.Progress(expected=10.0, stream=out)
     progress.tick()
     progress.finish()
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("compiling the model for this machine (first run only)… 0 s, about 0 %")
     assert lines[-1].startswith("compiling the model for this machine (first run only)… done in")
     quiet = io.StringIO()
-    monkeypatch.setattr(fused, "PROGRESS_AFTER", 60.0)
-    hit = fused.Progress(expected=10.0, stream=quiet)  # a cache hit is done before the message is due
+    monkeypatch.setattr(compiling, "PROGRESS_AFTER", 60.0)
+    hit = compiling.Progress(expected=10.0, stream=quiet)  # a cache hit is done before the message is due
     hit.tick()
     hit.finish()
     assert quiet.getvalue() == ""
