@@ -93,10 +93,12 @@ def measure(url: str, moves: int, lever: str) -> dict:
         slider = page.locator(f"#item-{lever} input[type=range]")
         steps_left = page.evaluate("id => { const s = document.querySelector(`#item-${id} input[type=range]`);"
                                    " return +s.max - +s.value; }", lever)
-        if steps_left < moves:
-            raise SystemExit(f"lever {lever!r} has only {steps_left} steps to the right; use --moves {steps_left}")
+        warm = 3  # moves that warm the browser's code paths first; not measured
+        if steps_left < moves + warm:
+            raise SystemExit(f"lever {lever!r} has only {steps_left} steps to the right ({warm} of them warm the "
+                             f"page up); use --moves {max(steps_left - warm, 0)}")
         slider.focus()
-        for _ in range(3):    # warm the browser's code paths; not measured
+        for _ in range(warm):
             page.keyboard.press("ArrowRight")
             page.wait_for_function("innosim.settled()")
         page.evaluate("window.innosimPerf.length = 0; window.__afterplot.length = 0")
