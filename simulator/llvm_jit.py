@@ -22,6 +22,7 @@ import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -172,7 +173,10 @@ class Entry:
     def __init__(self, addr: int, types: list):
         self.fn = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(addr)
         self.types = types
-        self.arrays, self.floats, self.ints = [], [], []  # (argument, first slot[, rank, dtype])
+        # (argument, first slot[, rank, dtype])
+        self.arrays: list[tuple[int, int, int, np.dtype]] = []
+        self.floats: list[tuple[int, int]] = []
+        self.ints: list[tuple[int, int]] = []
         n = 0
         for k, t in enumerate(types):
             if isinstance(t, Arr):
@@ -226,7 +230,7 @@ class Entry:
 def _address(a: np.ndarray) -> int:
     """The address of an array's first element (a quarter of ``a.ctypes.data``'s cost)."""
     try:
-        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+        return ctypes.addressof(ctypes.c_char.from_buffer(cast(Any, a)))  # an ndarray is a writable buffer
     except (TypeError, ValueError):  # read-only or empty
         return a.ctypes.data
 
