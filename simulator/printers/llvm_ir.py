@@ -334,10 +334,8 @@ class Function(Typing, Expressions):
         self.start(body)
         self.lines.append(f"  store i64 {c}, ptr %v.{var}")
         self.loops.append((step, done))
-        self.block_body(s.body)
+        self.body_then(s.body, step)
         self.loops.pop()
-        if not self.terminated():
-            self.lines.append(f"  br label %{step}")
         self.start(step)
         c2, c3 = self.tmp(), self.tmp()
         self.lines += [f"  {c2} = load i64, ptr {cnt}", f"  {c3} = add i64 {c2}, 1", f"  store i64 {c3}, ptr {cnt}",
@@ -353,24 +351,24 @@ class Function(Typing, Expressions):
         self.lines.append(f"  br i1 {self.truth(s.test)}, label %{body}, label %{done}")
         self.start(body)
         self.loops.append((head, done))
-        self.block_body(s.body)
+        self.body_then(s.body, head)
         self.loops.pop()
-        if not self.terminated():
-            self.lines.append(f"  br label %{head}")
         self.start(done)
 
     def if_(self, s: ast.If) -> None:
         then, other, done = self.label("then"), self.label("else"), self.label("endif")
         self.lines.append(f"  br i1 {self.truth(s.test)}, label %{then}, label %{other}")
         self.start(then)
-        self.block_body(s.body)
-        if not self.terminated():
-            self.lines.append(f"  br label %{done}")
+        self.body_then(s.body, done)
         self.start(other)
-        self.block_body(s.orelse)
-        if not self.terminated():
-            self.lines.append(f"  br label %{done}")
+        self.body_then(s.orelse, done)
         self.start(done)
+
+    def body_then(self, body, label: str) -> None:
+        """``body``, then a branch to ``label`` unless it ended in a break, continue or return."""
+        self.block_body(body)
+        if not self.terminated():
+            self.lines.append(f"  br label %{label}")
 
     # ------------------------------------------------------------------ expressions
 def translate(kernel_src: str, exports: dict) -> str:
